@@ -1,0 +1,169 @@
+internal import CSparseKernels
+
+/// Dense weights, prepacked for the GEMM microkernel: the baseline every sparse
+/// speedup is measured against.
+public final class DenseWeights: WeightMatrix, @unchecked Sendable {
+    private let handle: OpaquePointer
+    private let source: Matrix
+
+    public init(_ w: Matrix) throws(KernelError) {
+        try Self.validateSource(w, format: "dense")
+        handle = try Self.create(w) { sk_dense_create(Int64(w.rows), Int64(w.columns), $0, Int64(w.columns)) }
+        source = w
+        super.init(rows: w.rows, columns: w.columns, pattern: .dense)
+    }
+    deinit { sk_dense_destroy(handle) }
+
+    public override var storedValues: Int { rows * columns }
+    public override var storageBytes: Int { Int(sk_dense_bytes(handle)) }
+    public override func toDense() -> Matrix { source }
+    override func runKernel(columns n: Int, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int,
+                            epilogue: UnsafePointer<sk_epilogue>, isa: sk_isa, threads: Int32) {
+        sk_dense_multiply(handle, Int64(n), x, Int64(ldx), y, Int64(ldy), epilogue, isa, threads)
+    }
+}
+
+/// Unstructured sparse weights in a CSR-like format with 16-bit column indices.
+public final class CSRWeights: WeightMatrix, @unchecked Sendable {
+    /// 16-bit column indices bound K.
+    public static let maxColumns = 65536
+    private let handle: OpaquePointer
+
+    public init(_ w: Matrix) throws(KernelError) {
+        try Self.validateSource(w, format: "CSR")
+        guard w.columns <= Self.maxColumns else {
+            throw .shapeMismatch("CSR stores 16-bit column indices: K=\(w.columns) exceeds \(Self.maxColumns)")
+        }
+        handle = try Self.create(w) { sk_csr_create(Int64(w.rows), Int64(w.columns), $0, Int64(w.columns)) }
+        super.init(rows: w.rows, columns: w.columns, pattern: .unstructured)
+    }
+    deinit { sk_csr_destroy(handle) }
+
+    public override var storedValues: Int { Int(sk_csr_nnz(handle)) }
+    public override var storageBytes: Int { Int(sk_csr_bytes(handle)) }
+    public override func toDense() -> Matrix {
+        denseCopy { sk_csr_to_dense(handle, $0, Int64(columns)) }
+    }
+    override func runKernel(columns n: Int, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int,
+                            epilogue: UnsafePointer<sk_epilogue>, isa: sk_isa, threads: Int32) {
+        sk_csr_multiply(handle, Int64(n), x, Int64(ldx), y, Int64(ldy), epilogue, isa, threads)
+    }
+}
+
+/// N:M structured sparse weights: N values per group of M along K plus bit-packed
+/// in-group indices.
+public final class NMWeights: WeightMatrix, @unchecked Sendable {
+    public let n: Int
+    public let m: Int
+    private let handle: OpaquePointer
+
+    /// Fails with `.patternViolation` naming the first row and group holding more than N
+    /// nonzeros, and with `.shapeMismatch` when K is not a multiple of M.
+    public init(_ w: Matrix, n: Int, m: Int) throws(KernelError) {
+        try SparsePattern.nOfM(n: n, m: m).validateParameters()
+        try Self.validateSource(w, format: "N:M")
+        guard w.columns % m == 0 else {
+            throw .shapeMismatch("\(n):\(m) needs K divisible by \(m), got K=\(w.columns)")
+        }
+        try Self.checkGroups(w, n: n, m: m)
+        handle = try Self.create(w) { sk_nm_create(Int64(w.rows), Int64(w.columns), Int32(n), Int32(m), $0, Int64(w.columns)) }
+        self.n = n
+        self.m = m
+        super.init(rows: w.rows, columns: w.columns, pattern: .nOfM(n: n, m: m))
+    }
+    deinit { sk_nm_destroy(handle) }
+
+    static func checkGroups(_ w: Matrix, n: Int, m: Int) throws(KernelError) {
+        for row in 0..<w.rows {
+            for group in 0..<(w.columns / m) {
+                let start = row * w.columns + group * m
+                var count = 0
+                for index in start..<(start + m) where w.values[index] != 0 { count += 1 }
+                if count > n {
+                    throw .patternViolation("row \(row), group \(group) (columns \(group * m)..<\(group * m + m)) has \(count) nonzeros; \(n):\(m) allows at most \(n)")
+                }
+            }
+        }
+    }
+
+    public override var storedValues: Int { rows * (columns / m) * n }
+    public override var storageBytes: Int { Int(sk_nm_bytes(handle)) }
+    public override func toDense() -> Matrix {
+        denseCopy { sk_nm_to_dense(handle, $0, Int64(columns)) }
+    }
+    override func runKernel(columns cols: Int, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int,
+                            epilogue: UnsafePointer<sk_epilogue>, isa: sk_isa, threads: Int32) {
+        sk_nm_multiply(handle, Int64(cols), x, Int64(ldx), y, Int64(ldy), epilogue, isa, threads)
+    }
+}
+
+/// Block-sparse weights (BSR): whole r×c blocks stored where any entry is nonzero.
+public final class BSRWeights: WeightMatrix, @unchecked Sendable {
+    public let blockRows: Int
+    public let blockColumns: Int
+    private let handle: OpaquePointer
+
+    public init(_ w: Matrix, blockRows: Int, blockColumns: Int) throws(KernelError) {
+        try SparsePattern.block(rows: blockRows, columns: blockColumns).validateParameters()
+        try Self.validateSource(w, format: "BSR")
+        guard w.rows % blockRows == 0 else {
+            throw .shapeMismatch("block \(blockRows)x\(blockColumns) needs M divisible by \(blockRows), got M=\(w.rows)")
+        }
+        guard w.columns % blockColumns == 0 else {
+            throw .shapeMismatch("block \(blockRows)x\(blockColumns) needs K divisible by \(blockColumns), got K=\(w.columns)")
+        }
+        handle = try Self.create(w) {
+            sk_bsr_create(Int64(w.rows), Int64(w.columns), Int32(blockRows), Int32(blockColumns), $0, Int64(w.columns))
+        }
+        self.blockRows = blockRows
+        self.blockColumns = blockColumns
+        super.init(rows: w.rows, columns: w.columns, pattern: .block(rows: blockRows, columns: blockColumns))
+    }
+    deinit { sk_bsr_destroy(handle) }
+
+    public var nonzeroBlocks: Int { Int(sk_bsr_nonzero_blocks(handle)) }
+    public override var storedValues: Int { nonzeroBlocks * blockRows * blockColumns }
+    public override var storageBytes: Int { Int(sk_bsr_bytes(handle)) }
+    public override func toDense() -> Matrix {
+        denseCopy { sk_bsr_to_dense(handle, $0, Int64(columns)) }
+    }
+    override func runKernel(columns n: Int, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int,
+                            epilogue: UnsafePointer<sk_epilogue>, isa: sk_isa, threads: Int32) {
+        sk_bsr_multiply(handle, Int64(n), x, Int64(ldx), y, Int64(ldy), epilogue, isa, threads)
+    }
+}
+
+/// Prepares `w` in the format `pattern` names; the one entry point the CLI and the
+/// runtime use.
+public func prepareWeights(_ w: Matrix, as pattern: SparsePattern) throws(KernelError) -> WeightMatrix {
+    switch pattern {
+    case .dense: try DenseWeights(w)
+    case .unstructured: try CSRWeights(w)
+    case .nOfM(let n, let m): try NMWeights(w, n: n, m: m)
+    case .block(let r, let c): try BSRWeights(w, blockRows: r, blockColumns: c)
+    }
+}
+
+/// The double-accumulating reference product (the test oracle), with the per-element
+/// error scale `sum |w||x|` that tolerances are built from.
+public func referenceMultiply(_ w: Matrix, _ x: Matrix, epilogue: Epilogue = .none) throws(KernelError) -> (result: Matrix, magnitude: Matrix) {
+    guard w.columns == x.rows else {
+        throw .shapeMismatch("W is \(w.rows)x\(w.columns) but X has \(x.rows) rows")
+    }
+    try epilogue.validate(outputRows: w.rows, outputColumns: x.columns)
+    var y = Matrix(zeros: w.rows, x.columns)
+    var magnitude = Matrix(zeros: w.rows, x.columns)
+    epilogue.withCEpilogue { ep in
+        w.values.withUnsafeBufferPointer { wb in
+            x.values.withUnsafeBufferPointer { xb in
+                y.values.withUnsafeMutableBufferPointer { yb in
+                    magnitude.values.withUnsafeMutableBufferPointer { mb in
+                        sk_ref_gemm(Int64(w.rows), Int64(x.columns), Int64(w.columns), wb.baseAddress, Int64(w.columns),
+                                    xb.baseAddress, Int64(x.columns), yb.baseAddress, Int64(x.columns), ep, mb.baseAddress)
+                    }
+                }
+            }
+        }
+    }
+    return (y, magnitude)
+}

@@ -1,0 +1,192 @@
+import Foundation
+
+/// Times every format against this project's own dense kernel on the same shape, the
+/// same ISA and the same threads, in the same run: the only comparison the toolkit
+/// quotes. Effective GFLOP/s count only the FLOPs on stored nonzeros (2 per
+/// multiply-add), so a sparse kernel that wastes work on zeros cannot look fast.
+public struct KernelBenchmark {
+    /// One GEMM shape: W is M×K, X is K×N.
+    public struct Shape: Sendable, Equatable {
+        public let name: String
+        public let m: Int, k: Int, n: Int
+        public init(name: String, m: Int, k: Int, n: Int) {
+            self.name = name
+            self.m = m
+            self.k = k
+            self.n = n
+        }
+
+        /// Parses "MxKxN" (e.g. 1024x1024x256).
+        public init(parsing text: String) throws(KernelError) {
+            let parts = text.lowercased().split(separator: "x").map { Int($0) }
+            guard parts.count == 3, let m = parts[0], let k = parts[1], let n = parts[2], m > 0, k > 0, n > 0 else {
+                throw .invalidArgument("shape '\(text)' must be MxKxN with positive integers, e.g. 1024x1024x256")
+            }
+            self.init(name: text, m: m, k: k, n: n)
+        }
+    }
+
+    /// The default shapes: MLP layers at batch 1/64/256, a large GEMV, the GPT-3
+    /// Small FFN at 512 tokens, and the 3x3 convolutions of ResNet-18 (ImageNet, batch 1)
+    /// lowered to GEMM (M = C_out, K = 9·C_in, N = H·W of the output).
+    public static let defaultShapes: [Shape] = [
+        Shape(name: "mlp-1024 N=1", m: 1024, k: 1024, n: 1),
+        Shape(name: "mlp-1024 N=64", m: 1024, k: 1024, n: 64),
+        Shape(name: "mlp-1024 N=256", m: 1024, k: 1024, n: 256),
+        Shape(name: "gemv-4096", m: 4096, k: 4096, n: 1),
+        Shape(name: "gpt3s-ffn-up", m: 3072, k: 768, n: 512),
+        Shape(name: "gpt3s-ffn-down", m: 768, k: 3072, n: 512),
+        Shape(name: "r18-conv2", m: 64, k: 576, n: 3136),
+        Shape(name: "r18-conv3", m: 128, k: 1152, n: 784),
+        Shape(name: "r18-conv4", m: 256, k: 2304, n: 196),
+        Shape(name: "r18-conv5", m: 512, k: 4608, n: 49),
+    ]
+
+    /// One measured kernel on one shape.
+    public struct Result: Sendable, Codable {
+        public let shape: String
+        public let format: String
+        public let pattern: String
+        public let sparsity: Double
+        public let M: Int, K: Int, N: Int
+        public let nonzeros: Int
+        /// Median seconds per multiply.
+        public let seconds: Double
+        /// Nonzero FLOPs per second (2·nnz·N / seconds), in GFLOP/s.
+        public let gflops: Double
+        public let percentOfPeak: Double
+        /// Dense time / this time, same shape, ISA and threads, same run.
+        public let speedupVsDense: Double
+        /// Weight storage in bytes, and relative to dense fp32.
+        public let weightBytes: Int
+        /// The result matched the dense kernel's product on the same masked weights.
+        public let verified: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case shape, format, pattern, sparsity, M, K, N, nonzeros, seconds, gflops
+            case percentOfPeak = "percent_of_peak", speedupVsDense = "speedup_vs_dense"
+            case weightBytes = "weight_bytes", verified
+        }
+    }
+
+    /// A format to measure and the sparsities to measure it at.
+    public enum Format: String, CaseIterable, Sendable {
+        case dense, csr, nm, bsr
+    }
+
+    public var shapes: [Shape] = defaultShapes
+    public var sparsities: [Double] = [0.5, 0.75, 0.9, 0.95]
+    public var formats: [Format] = Format.allCases
+    public var nmPatterns: [SparsePattern] = [.nOfM(n: 2, m: 4)]
+    public var blockPatterns: [SparsePattern] = [.block(rows: 16, columns: 16), .block(rows: 4, columns: 4)]
+    public var options: ExecutionOptions
+    /// Seconds each timed sample aims for; the median of `samples` samples is reported.
+    public var sampleSeconds = 0.02
+    public var samples = 7
+
+    public init(options: ExecutionOptions) { self.options = options }
+
+    /// Validates the configuration before any long work starts.
+    public func validate() throws(KernelError) {
+        for s in sparsities where !(s.isFinite && s >= 0 && s < 1) {
+            throw .invalidArgument("sparsity \(s) must be in [0, 1)")
+        }
+        guard !shapes.isEmpty else { throw .invalidArgument("no shapes to benchmark") }
+        for pattern in nmPatterns + blockPatterns { try pattern.validateParameters() }
+    }
+
+    /// The weight patterns measured on `shape`, each with its sparsity. Patterns that
+    /// cannot apply to the shape (K not a multiple of the group, say) are skipped.
+    func cases(for shape: Shape) -> [(format: Format, pattern: SparsePattern, sparsity: Double)] {
+        var list: [(Format, SparsePattern, Double)] = []
+        for format in formats {
+            switch format {
+            case .dense:
+                continue  // always measured first, as the baseline
+            case .csr:
+                for s in sparsities { list.append((.csr, .unstructured, s)) }
+            case .nm:
+                for pattern in nmPatterns {
+                    guard case .nOfM(_, let m) = pattern, shape.k % m == 0 else { continue }
+                    list.append((.nm, pattern, pattern.impliedSparsity!))
+                }
+            case .bsr:
+                for pattern in blockPatterns {
+                    guard case .block(let r, let c) = pattern, shape.m % r == 0, shape.k % c == 0 else { continue }
+                    for s in sparsities { list.append((.bsr, pattern, s)) }
+                }
+            }
+        }
+        return list
+    }
+
+    /// Runs everything; `progress` receives each result as it is measured.
+    public func run(peakGFLOPS: Double, progress: (Result) -> Void = { _ in }) throws(KernelError) -> [Result] {
+        try validate()
+        var results: [Result] = []
+        for (shapeIndex, shape) in shapes.enumerated() {
+            let seed = UInt64(shapeIndex + 1)
+            let x = RandomWeights.dense(rows: shape.k, columns: shape.n, seed: seed &* 7919)
+            let denseW = RandomWeights.dense(rows: shape.m, columns: shape.k, seed: seed)
+            let dense = try DenseWeights(denseW)
+            var y = Matrix(zeros: shape.m, shape.n)
+            let denseSeconds = time(dense, x, &y)
+            let denseResult = Result(
+                shape: shape.name, format: "dense", pattern: "dense", sparsity: 0, M: shape.m, K: shape.k, N: shape.n,
+                nonzeros: shape.m * shape.k, seconds: denseSeconds,
+                gflops: 2 * Double(shape.m * shape.k * shape.n) / denseSeconds / 1e9,
+                percentOfPeak: 100 * 2 * Double(shape.m * shape.k * shape.n) / denseSeconds / 1e9 / peakGFLOPS,
+                speedupVsDense: 1, weightBytes: dense.storageBytes, verified: true)
+            results.append(denseResult)
+            progress(denseResult)
+
+            for (caseIndex, item) in cases(for: shape).enumerated() {
+                let w = try RandomWeights.matrix(rows: shape.m, columns: shape.k, pattern: item.pattern,
+                                                 sparsity: item.sparsity, seed: seed &* 104_729 &+ UInt64(caseIndex))
+                let prepared = try prepareWeights(w, as: item.pattern)
+                let seconds = time(prepared, x, &y)
+                let verified = try agrees(prepared, y, with: w, x)
+                let nonzeros = w.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+                let gflops = 2 * Double(nonzeros) * Double(shape.n) / seconds / 1e9
+                let result = Result(
+                    shape: shape.name, format: item.format.rawValue, pattern: item.pattern.description,
+                    sparsity: item.sparsity, M: shape.m, K: shape.k, N: shape.n, nonzeros: nonzeros,
+                    seconds: seconds, gflops: gflops, percentOfPeak: 100 * gflops / peakGFLOPS,
+                    speedupVsDense: denseSeconds / seconds, weightBytes: prepared.storageBytes, verified: verified)
+                results.append(result)
+                progress(result)
+            }
+        }
+        return results
+    }
+
+    /// Median seconds per multiply over `samples` samples of about `sampleSeconds` each.
+    func time(_ w: WeightMatrix, _ x: Matrix, _ y: inout Matrix) -> Double {
+        w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options)  // warm caches and the thread pool
+        let clock = ContinuousClock()
+        let once = clock.measure { w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options) }
+        let onceSeconds = max(Double(once.components.attoseconds) / 1e18 + Double(once.components.seconds), 1e-7)
+        let repetitions = max(1, Int(sampleSeconds / onceSeconds))
+        var perCall: [Double] = []
+        for _ in 0..<samples {
+            let elapsed = clock.measure {
+                for _ in 0..<repetitions { w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options) }
+            }
+            perCall.append((Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) / Double(repetitions))
+        }
+        perCall.sort()
+        return perCall[perCall.count / 2]
+    }
+
+    /// Checks the timed kernel's last output against the dense kernel on the same
+    /// masked weights, with the reduction-length tolerance the tests use.
+    func agrees(_ prepared: WeightMatrix, _ y: Matrix, with w: Matrix, _ x: Matrix) throws(KernelError) -> Bool {
+        let expected = try DenseWeights(w).multiply(x, options: options)
+        let tolerance = Float(8 * w.columns) * Float.ulpOfOne
+        for i in y.values.indices {
+            let scale = max(1, abs(expected.values[i]))
+            if abs(y.values[i] - expected.values[i]) > tolerance * scale * 4 { return false }
+        }
+        return true
+    }
+}

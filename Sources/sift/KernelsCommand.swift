@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import SparseKernels
+
+struct KernelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Run one kernel on your data, or benchmark every format against the dense kernel.",
+        subcommands: [KernelsMultiplyCommand.self, KernelsBenchCommand.self]
+    )
+}
+
+/// ISA and thread options shared by the kernel commands.
+struct ExecutionArguments: ParsableArguments {
+    @Option(help: "ISA path: scalar, avx2 or avx512 (default: $SIFT_ISA, else the best this CPU has).")
+    var isa: String?
+
+    @Option(help: "OpenMP threads (default: $SIFT_THREADS, else one per core).")
+    var threads: Int?
+
+    func resolve() throws(KernelError) -> ExecutionOptions {
+        let parsedISA: ISA? = try isa.map { text throws(KernelError) in try ISA(parsing: text) }
+        return try ExecutionOptions.fromEnvironment(isa: parsedISA, threads: threads)
+    }
+}
+
+/// Turns a library error into a clean message and a non-zero exit, never a trap.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as KernelError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+struct KernelsMultiplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "multiply",
+        abstract: "Y = W·X with W in the chosen format; W's zeros define the sparsity pattern."
+    )
+
+    @Option(help: "Weights W (M×K) as a float32 .npy file.")
+    var weights: String
+
+    @Option(help: "Input X (K×N, or a length-K vector) as a .npy file.")
+    var input: String
+
+    @Option(help: "Storage format: dense, csr, nm or bsr.")
+    var format: String
+
+    @Option(help: "N:M pattern for --format nm, e.g. 2:4.")
+    var nm: String?
+
+    @Option(help: "Block shape for --format bsr, e.g. 4x4.")
+    var block: String?
+
+    @Option(help: "Optional bias (length M) .npy file.")
+    var bias: String?
+
+    @Option(help: "Optional residual (M×N) .npy file added before ReLU.")
+    var residual: String?
+
+    @Flag(help: "Apply ReLU to the output.")
+    var relu = false
+
+    @OptionGroup var execution: ExecutionArguments
+
+    @Option(help: "Where to write Y as a float32 .npy file.")
+    var out: String
+
+    func pattern() throws(KernelError) -> SparsePattern {
+        switch format.lowercased() {
+        case "dense": return .dense
+        case "csr": return .unstructured
+        case "nm":
+            guard let nm else { throw .invalidArgument("--format nm needs --nm N:M (e.g. --nm 2:4)") }
+            return try SparsePattern.parseNM(nm)
+        case "bsr":
+            guard let block else { throw .invalidArgument("--format bsr needs --block RxC (e.g. --block 4x4)") }
+            return try SparsePattern.parseBlock(block)
+        default:
+            throw .invalidArgument("unknown format '\(format)': expected dense, csr, nm or bsr")
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            // Everything is read and validated before the output file is touched, so a
+            // refused run leaves no file behind.
+            let options = try execution.resolve()
+            let pattern = try pattern()
+            let w = try Matrix(NPY.read(contentsOf: weights))
+            let inputTensor = try NPY.read(contentsOf: input)
+            let x = try Matrix(inputTensor)
+            var epilogue = Epilogue(relu: relu)
+            if let bias {
+                let tensor = try NPY.read(contentsOf: bias)
+                guard tensor.shape.count == 1 else {
+                    throw KernelError.shapeMismatch("bias must be a 1-D array, got shape \(tensor.shape)")
+                }
+                epilogue.bias = tensor.values
+            }
+            if let residual { epilogue.residual = try Matrix(NPY.read(contentsOf: residual)) }
+            let prepared = try prepareWeights(w, as: pattern)
+            let y = try prepared.multiply(x, epilogue: epilogue, options: options)
+            // A vector in gives a vector out, as NumPy's W @ x would.
+            let output = inputTensor.shape.count == 1 ? try Tensor(shape: [y.rows], values: y.values) : y.tensor
+            try NPY.write(output, to: out)
+        }
+    }
+}

@@ -1,0 +1,2 @@
+import ArgumentParser
+struct ModelsCommand: ParsableCommand { static let configuration = CommandConfiguration(commandName: "models") }

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `sift`: the command-line face of the toolkit. It parses arguments and calls the
+/// libraries; the work itself lives in SparseKernels and SparseIFT.
+@main
+struct Sift: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sift",
+        abstract: "Sparse Iso-FLOP Transformations: kernels, transforms and their wall-clock cost.",
+        subcommands: [KernelsCommand.self, ModelsCommand.self, TransformCommand.self]
+    )
+}

@@ -1,0 +1,2 @@
+import ArgumentParser
+struct TransformCommand: ParsableCommand { static let configuration = CommandConfiguration(commandName: "transform") }

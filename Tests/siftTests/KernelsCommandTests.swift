@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+import SparseKernels
+
+@Suite("sift kernels", .serialized)
+struct KernelsCommandTests {
+    /// Writes W (with a 2:4 and 4x4-compatible pattern), X, bias, residual into a folder.
+    func writeInputs(_ folder: ScratchFolder) throws -> (w: Matrix, x: Matrix) {
+        let w = try RandomWeights.matrix(rows: 8, columns: 16, pattern: .nOfM(n: 2, m: 4), sparsity: 0.5, seed: 1)
+        let x = RandomWeights.dense(rows: 16, columns: 5, seed: 2)
+        try NPY.write(w.tensor, to: folder.path("w.npy"))
+        try NPY.write(x.tensor, to: folder.path("x.npy"))
+        try NPY.write(Tensor(shape: [8], values: (0..<8).map { Float($0) / 10 }), to: folder.path("bias.npy"))
+        return (w, x)
+    }
+
+    @Test("multiply writes the right product in every format and ISA")
+    func multiply() throws {
+        let folder = try ScratchFolder()
+        let (w, x) = try writeInputs(folder)
+        let bias = (0..<8).map { Float($0) / 10 }
+        let (expected, magnitude) = try referenceMultiply(w, x, epilogue: Epilogue(bias: bias, relu: true))
+        let formats: [[String]] = [["--format", "dense"], ["--format", "csr"], ["--format", "nm", "--nm", "2:4"], ["--format", "bsr", "--block", "2x2"]]
+        for format in formats {
+            for isa in Machine.supportedISAs {
+                let out = folder.path("y-\(format[1])-\(isa).npy")
+                let outcome = try SiftProcess.run(["kernels", "multiply", "--weights", folder.path("w.npy"), "--input", folder.path("x.npy"),
+                                                   "--bias", folder.path("bias.npy"), "--relu", "--isa", isa.rawValue, "--threads", "2",
+                                                   "--out", out] + format)
+                #expect(outcome.status == 0, "\(format) \(isa): \(outcome.standardError)")
+                let y = try Matrix(NPY.read(contentsOf: out))
+                #expect(y.rows == 8 && y.columns == 5)
+                for i in y.values.indices {
+                    #expect(abs(y.values[i] - expected.values[i]) <= 32 * Float.ulpOfOne * magnitude.values[i] + 1e-30)
+                }
+            }
+        }
+    }
+
+    @Test("a 1-D input vector gives a 1-D output (the batch-1 regime)")
+    func vectorInput() throws {
+        let folder = try ScratchFolder()
+        _ = try writeInputs(folder)
+        try NPY.write(Tensor(shape: [16], values: (0..<16).map { Float($0) }), to: folder.path("v.npy"))
+        let outcome = try SiftProcess.run(["kernels", "multiply", "--weights", folder.path("w.npy"), "--input", folder.path("v.npy"),
+                                           "--format", "csr", "--out", folder.path("y.npy")])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(try NPY.read(contentsOf: folder.path("y.npy")).shape == [8])
+    }
+
+    /// Each bad input: non-zero exit, a message naming the problem, and no output file.
+    @Test("bad input is refused and writes nothing",
+          arguments: [
+            ("shape", ["--input", "xbad.npy", "--format", "dense"], "shape mismatch"),
+            ("N > M", ["--format", "nm", "--nm", "4:2"], "N <= M"),
+            ("M > 16", ["--format", "nm", "--nm", "2:32"], "between 1 and 16"),
+            ("not 2:4", ["--format", "nm", "--nm", "1:4"], "row 0, group"),
+            ("block unsupported", ["--format", "bsr", "--block", "3x3"], "unsupported"),
+            ("block does not divide", ["--format", "bsr", "--block", "32x32"], "divisible"),
+            ("nm without pattern", ["--format", "nm"], "needs --nm"),
+            ("unknown format", ["--format", "coo"], "unknown format"),
+            ("unknown isa", ["--format", "dense", "--isa", "neon"], "unknown ISA"),
+            ("zero threads", ["--format", "dense", "--threads", "0"], "thread count"),
+            ("NaN weights", ["--weights", "wnan.npy", "--format", "csr"], "non-finite"),
+            ("truncated npy", ["--weights", "truncated.npy", "--format", "csr"], "truncated"),
+            ("not npy", ["--weights", "garbage.npy", "--format", "csr"], "not an .npy"),
+            ("missing file", ["--weights", "missing.npy", "--format", "csr"], "cannot read"),
+          ])
+    func badInput(name: String, overrides: [String], message: String) throws {
+        let folder = try ScratchFolder()
+        let (w, _) = try writeInputs(folder)
+        try NPY.write(RandomWeights.dense(rows: 15, columns: 5, seed: 3).tensor, to: folder.path("xbad.npy"))
+        var nan = w
+        nan[1, 1] = .nan
+        try NPY.write(nan.tensor, to: folder.path("wnan.npy"))
+        let full = NPY.encode(w.tensor)
+        try Data(full.prefix(full.count - 7)).write(to: folder.url.appendingPathComponent("truncated.npy"))
+        try Data("garbage".utf8).write(to: folder.url.appendingPathComponent("garbage.npy"))
+
+        var arguments: [String: String] = ["--weights": "w.npy", "--input": "x.npy"]
+        var extra: [String] = []
+        var index = 0
+        while index < overrides.count {
+            let key = overrides[index], value = overrides[index + 1]
+            if key == "--weights" || key == "--input" { arguments[key] = value } else { extra += [key, value] }
+            index += 2
+        }
+        let out = folder.path("y.npy")
+        let outcome = try SiftProcess.run(["kernels", "multiply", "--weights", folder.path(arguments["--weights"]!),
+                                           "--input", folder.path(arguments["--input"]!), "--out", out] + extra)
+        #expect(outcome.status != 0, "\(name) should fail")
+        #expect(outcome.standardError.contains(message), "\(name): stderr was \(outcome.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: out), "\(name) must not write an output file")
+        #expect(!outcome.standardError.contains("Fatal error"), "\(name) trapped")
+    }
+
+    @Test("bench prints the header and JSON records with the documented fields")
+    func benchJSON() throws {
+        let outcome = try SiftProcess.run(["kernels", "bench", "--shapes", "64x64x16,32x64x1", "--sparsity", "0.5,0.9",
+                                           "--block", "4x4", "--threads", "2", "--json"])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let json = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [String: Any]
+        #expect((json?["peak_gflops"] as? Double ?? 0) > 0)
+        let results = json?["results"] as? [[String: Any]] ?? []
+        // Per shape: dense, csr at 2 sparsities, nm 2:4, bsr 4x4 at 2 sparsities.
+        #expect(results.count == 12)
+        for record in results {
+            for key in ["format", "pattern", "sparsity", "M", "K", "N", "gflops", "speedup_vs_dense"] {
+                #expect(record[key] != nil, "missing \(key)")
+            }
+            #expect(record["verified"] as? Bool == true, "\(record)")
+        }
+        #expect(results.contains { $0["format"] as? String == "nm" && $0["pattern"] as? String == "2:4" })
+    }
+
+    @Test("bench refuses sparsity outside [0, 1)")
+    func benchBadSparsity() throws {
+        for bad in ["1.0", "-0.5", "nan", "abc"] {
+            let outcome = try SiftProcess.run(["kernels", "bench", "--shapes", "16x16x16", "--sparsity", bad])
+            #expect(outcome.status != 0, "\(bad)")
+            #expect(outcome.standardError.contains("sparsity"), "\(bad): \(outcome.standardError)")
+        }
+    }
+}

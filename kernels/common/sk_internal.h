@@ -1,0 +1,46 @@
+/* Helpers shared by the kernel implementations; not part of the public API. */
+#ifndef SK_INTERNAL_H
+#define SK_INTERNAL_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../include/sparse_kernels.h"
+#include "sk_omp.h"
+
+/* Every per-ISA file brackets its code with these, so SwiftPM's per-target flags stay
+ * portable and only the functions in that file use the wider instructions. */
+#define SK_BEGIN_AVX512 _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi2\"))), apply_to = function)")
+#define SK_BEGIN_AVX2 _Pragma("clang attribute push(__attribute__((target(\"avx2,fma,bmi2\"))), apply_to = function)")
+#define SK_END_ISA _Pragma("clang attribute pop")
+
+/* 64-byte aligned allocation (cache line, one zmm); free with sk_free. Never returns a
+ * pointer for size 0 that callers would mistake for failure: rounds up to 64 bytes. */
+static inline void *sk_alloc(size_t bytes) {
+    size_t rounded = (bytes + 63) & ~(size_t)63;
+    if (rounded == 0) rounded = 64;
+    return aligned_alloc(64, rounded);
+}
+static inline void sk_free(void *p) { free(p); }
+
+/* Scalar epilogue for one output element: used by scalar paths and tile edges. */
+static inline float sk_epilogue_apply(const sk_epilogue *ep, int64_t row, int64_t col, float acc) {
+    if (ep) {
+        if (ep->bias) acc += ep->bias[row];
+        if (ep->residual) acc += ep->residual[row * ep->ld_residual + col];
+        if (ep->relu && acc < 0.0f) acc = 0.0f;
+    }
+    return acc;
+}
+
+/* Split [0, total) into `parts` nearly equal contiguous ranges, each a multiple of
+ * `grain` except the last; returns the range of part `index`. */
+static inline void sk_partition(int64_t total, int64_t grain, int parts, int index,
+                                int64_t *begin, int64_t *end) {
+    int64_t units = (total + grain - 1) / grain;
+    int64_t lo = units * index / parts, hi = units * (index + 1) / parts;
+    *begin = lo * grain < total ? lo * grain : total;
+    *end = hi * grain < total ? hi * grain : total;
+}
+
+#endif
