@@ -1,0 +1,79 @@
+/* Internal layout and kernel interface of the dense (prepacked) GEMM / GEMV.
+ *
+ * Packed weight layout (shared by every ISA, chosen per multiply call):
+ *   W is cut into strips of SK_DENSE_MR = 16 consecutive rows; the last strip is padded
+ *   with zero rows. Each strip is stored k-major: element (row r of the strip, column k)
+ *   lives at strip_base + k*16 + r. So one k step of a strip is exactly one 64-byte line.
+ *   - GEMM microkernels broadcast w[k][r] (row-broadcast, X vectors along N);
+ *   - GEMV loads a whole line as one vector of 16 rows and multiplies it by a broadcast
+ *     x[k]: a vertical FMA, no horizontal reduction, W streamed exactly once.
+ *   One copy of W serves both, so the packed matrix costs M (rounded up to 16) x K floats.
+ */
+#ifndef SK_DENSE_INTERNAL_H
+#define SK_DENSE_INTERNAL_H
+
+#include "../common/sk_internal.h"
+
+#define SK_DENSE_MR 16
+
+struct sk_dense {
+    int64_t m, k;
+    int64_t strips;  /* ceil(m / 16) */
+    float *w;        /* strips * k * 16 floats, 64-byte aligned */
+};
+
+static inline const float *sk_dense_strip(const sk_dense *a, int64_t s) {
+    return a->w + s * a->k * SK_DENSE_MR;
+}
+
+/* An epilogue already offset to a tile's top-left corner (bias by row, residual by row
+ * and column), or NULL when the tile needs none (or this is not the last K block). */
+static inline int sk_epilogue_is_empty(const sk_epilogue *ep) {
+    return ep == NULL || (ep->bias == NULL && ep->residual == NULL && !ep->relu);
+}
+
+/* One strip-by-panel microkernel call: Y[rows x cols] (+)= Wstrip[16 x kc] * Xpanel[kc x cols]
+ *   w        : strip data at the first k of the block, row stride... k-major, 16 per k
+ *   xp       : packed X panel, kc rows of `nr` floats (zero padded past the matrix edge)
+ *   rows     : valid rows (1..16), cols: valid columns (1..nr)
+ *   accumulate: add to what Y holds (K blocks after the first)
+ *   ep       : tile epilogue to apply in the store (last K block only) or NULL. */
+typedef void (*sk_strip_kernel_fn)(int64_t kc, const float *w, const float *xp, float *y,
+                                   int64_t ldy, int rows, int cols, int accumulate,
+                                   const sk_epilogue *ep);
+
+/* GEMV over strips [s0, s1): y[row*ldy] = epilogue(W[row,:] . x), x[k*ldx]. */
+typedef void (*sk_gemv_fn)(const sk_dense *a, int64_t s0, int64_t s1, const float *x,
+                           int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
+
+/* Panel widths (floats) of each ISA's packed X panels. */
+#define SK_NR_AVX512 48
+#define SK_NR_AVX2 16
+
+void sk_f32_gemm__avx512_8x48(int64_t kc, const float *w, const float *xp, float *y,
+                              int64_t ldy, int rows, int cols, int accumulate,
+                              const sk_epilogue *ep);
+void sk_f32_gemm__avx2_6x16(int64_t kc, const float *w, const float *xp, float *y,
+                            int64_t ldy, int rows, int cols, int accumulate,
+                            const sk_epilogue *ep);
+/* Scalar path: works straight from row-major X (no packing, no buffers). */
+void sk_f32_gemm__scalar_16x16(const sk_dense *a, int64_t s0, int64_t s1, int64_t c0,
+                               int64_t c1, const float *x, int64_t ldx, float *y,
+                               int64_t ldy, const sk_epilogue *ep);
+
+void sk_f32_gemv__avx512_16x(const sk_dense *a, int64_t s0, int64_t s1, const float *x,
+                             int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
+void sk_f32_gemv__avx2_16x(const sk_dense *a, int64_t s0, int64_t s1, const float *x,
+                           int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
+void sk_f32_gemv__scalar_16x(const sk_dense *a, int64_t s0, int64_t s1, const float *x,
+                             int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
+
+/* Epilogue offset to the tile whose top-left element is (row, col). */
+static inline sk_epilogue sk_epilogue_at(const sk_epilogue *ep, int64_t row, int64_t col) {
+    sk_epilogue t = *ep;
+    if (t.bias) t.bias += row;
+    if (t.residual) t.residual += row * t.ld_residual + col;
+    return t;
+}
+
+#endif

@@ -1,0 +1,134 @@
+/* AVX-512 BSR SpMM (N >= 2): every stored block is a small dense GEMM.
+ *
+ * Register tile: ROWS output rows × NV zmm (16·NV Y columns) of accumulators, held in
+ * registers across ALL the blocks of a block row and stored once, epilogue fused. For
+ * every k-row of a block the NV vectors of that X row are loaded once and each of the
+ * ROWS weights (adjacent in the column-major block) is broadcast against them, so one
+ * X vector feeds ROWS FMAs and one broadcast weight feeds NV FMAs.
+ *
+ * ROWS = min(r, 8) with 3 vectors (24 accumulators) at 8 rows; smaller blocks trade
+ * rows for columns so the tile keeps >= 8 independent FMA chains (Zen: 2 FMA pipes ×
+ * 4-cycle latency). Taller blocks (16, 32) run their 8-row slices one after the other
+ * on the same column tile, so the X rows of the block row are still in L1/L2. */
+#include <immintrin.h>
+#include "bsr_internal.h"
+
+SK_BEGIN_AVX512
+
+/* Mask of the first `count` (1..16) lanes. */
+static inline __mmask16 lanes_mask(int64_t count) {
+    return count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1u);
+}
+
+/* One register tile: rows row0 .. row0+ROWS-1 of block row `br`, Y columns
+ * j .. j+16·NV-1, of which the last vector keeps only the lanes in `tail`. ROWS and NV
+ * are compile-time constants in every caller, so the accumulator array lives in
+ * registers and the i/v loops unroll completely. */
+static inline __attribute__((always_inline)) void
+register_tile(const sk_bsr *a, int64_t br, int row0, int64_t j, __mmask16 tail,
+              const float *x, int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep,
+              const int ROWS, const int NV) {
+    const int r = a->r, c = a->c;
+    const int64_t block_size = (int64_t)r * c;
+    /* Fixed-size arrays (not VLAs): once the loops are unrolled every index is a
+     * constant and the accumulators are promoted to registers. */
+    __m512 acc[8][8];
+    for (int i = 0; i < ROWS; i++)
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+
+    const int64_t b_end = a->row_start[br + 1];
+    for (int64_t b = a->row_start[br]; b < b_end; b++) {
+        const float *w = a->values + b * block_size + row0;
+        const float *xk = x + (int64_t)a->block_col[b] * c * ldx + j;
+        for (int kk = 0; kk < c; kk++, w += r, xk += ldx) {
+            __m512 xv[8];
+            for (int v = 0; v < NV - 1; v++) xv[v] = _mm512_loadu_ps(xk + 16 * v);
+            xv[NV - 1] = _mm512_maskz_loadu_ps(tail, xk + 16 * (NV - 1));
+            for (int i = 0; i < ROWS; i++) {
+                const __m512 wi = _mm512_set1_ps(w[i]);
+                for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(wi, xv[v], acc[i][v]);
+            }
+        }
+    }
+
+    /* Epilogue fused at the store: bias[row], residual[row][col], relu. */
+    const float *bias = ep ? ep->bias : NULL;
+    const float *residual = ep ? ep->residual : NULL;
+    const int relu = ep ? ep->relu : 0;
+    for (int i = 0; i < ROWS; i++) {
+        const int64_t row = br * r + row0 + i;
+        float *yrow = y + row * ldy + j;
+        const float *rrow = residual ? residual + row * ep->ld_residual + j : NULL;
+        const __m512 bias_v = _mm512_set1_ps(bias ? bias[row] : 0.0f);
+        for (int v = 0; v < NV; v++) {
+            const __mmask16 mask = v == NV - 1 ? tail : (__mmask16)0xFFFF;
+            __m512 out = acc[i][v];
+            if (bias) out = _mm512_add_ps(out, bias_v);
+            if (rrow) out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(mask, rrow + 16 * v));
+            if (relu) out = _mm512_max_ps(out, _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(yrow + 16 * v, mask, out);
+        }
+    }
+}
+
+typedef void (*tile_fn)(const sk_bsr *a, int64_t br, int row0, int64_t j, __mmask16 tail,
+                        const float *x, int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
+
+#define DEFINE_TILE(ROWS, NV)                                                                     \
+    static void sk_f32_spmm_bsr__avx512_tile_##ROWS##x##NV(                                       \
+        const sk_bsr *a, int64_t br, int row0, int64_t j, __mmask16 tail, const float *x,         \
+        int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep) {                              \
+        register_tile(a, br, row0, j, tail, x, ldx, y, ldy, ep, ROWS, NV);                        \
+    }
+#define DEFINE_TILES_UP_TO_8(ROWS)                                                                \
+    DEFINE_TILE(ROWS, 1) DEFINE_TILE(ROWS, 2) DEFINE_TILE(ROWS, 3) DEFINE_TILE(ROWS, 4)            \
+    DEFINE_TILE(ROWS, 5) DEFINE_TILE(ROWS, 6) DEFINE_TILE(ROWS, 7) DEFINE_TILE(ROWS, 8)
+#define TILE_TABLE_ROW(ROWS)                                                                      \
+    { NULL, sk_f32_spmm_bsr__avx512_tile_##ROWS##x1, sk_f32_spmm_bsr__avx512_tile_##ROWS##x2,       \
+      sk_f32_spmm_bsr__avx512_tile_##ROWS##x3, sk_f32_spmm_bsr__avx512_tile_##ROWS##x4,             \
+      sk_f32_spmm_bsr__avx512_tile_##ROWS##x5, sk_f32_spmm_bsr__avx512_tile_##ROWS##x6,             \
+      sk_f32_spmm_bsr__avx512_tile_##ROWS##x7, sk_f32_spmm_bsr__avx512_tile_##ROWS##x8 }
+
+DEFINE_TILES_UP_TO_8(1)
+DEFINE_TILES_UP_TO_8(2)
+DEFINE_TILE(4, 1) DEFINE_TILE(4, 2) DEFINE_TILE(4, 3) DEFINE_TILE(4, 4) DEFINE_TILE(4, 5) DEFINE_TILE(4, 6)
+DEFINE_TILE(8, 1) DEFINE_TILE(8, 2) DEFINE_TILE(8, 3)
+
+/* tiles[log2(ROWS)][NV]; NULL where the tile would not fit in the 32 zmm registers. */
+static const tile_fn tiles[4][9] = {
+    TILE_TABLE_ROW(1),
+    TILE_TABLE_ROW(2),
+    { NULL, sk_f32_spmm_bsr__avx512_tile_4x1, sk_f32_spmm_bsr__avx512_tile_4x2,
+      sk_f32_spmm_bsr__avx512_tile_4x3, sk_f32_spmm_bsr__avx512_tile_4x4,
+      sk_f32_spmm_bsr__avx512_tile_4x5, sk_f32_spmm_bsr__avx512_tile_4x6, NULL, NULL },
+    { NULL, sk_f32_spmm_bsr__avx512_tile_8x1, sk_f32_spmm_bsr__avx512_tile_8x2,
+      sk_f32_spmm_bsr__avx512_tile_8x3, NULL, NULL, NULL, NULL, NULL },
+};
+/* Full-width vectors per tile for each ROWS: about 16–24 accumulators. */
+static const int full_vectors[4] = { 8, 8, 6, 3 };
+
+void sk_f32_spmm_bsr__avx512(const sk_bsr *a, int64_t brow_begin, int64_t brow_end,
+                             int64_t col_begin, int64_t col_end, const float *x, int64_t ldx,
+                             float *y, int64_t ldy, const sk_epilogue *ep) {
+    const int r = a->r;
+    const int rows_log2 = r >= 8 ? 3 : r == 4 ? 2 : r == 2 ? 1 : 0;
+    const int rows = 1 << rows_log2;
+    const int nv = full_vectors[rows_log2];
+    const int64_t tile_cols = 16 * (int64_t)nv;
+    const tile_fn full_tile = tiles[rows_log2][nv];
+    for (int64_t br = brow_begin; br < brow_end; br++) {
+        for (int64_t j = col_begin; j < col_end; j += tile_cols) {
+            const int64_t width = col_end - j;
+            tile_fn tile = full_tile;
+            __mmask16 tail = 0xFFFF;
+            if (width < tile_cols) { /* last, narrower tile: fewer vectors, masked tail */
+                const int64_t vectors = (width + 15) / 16;
+                tile = tiles[rows_log2][vectors];
+                tail = lanes_mask(width - 16 * (vectors - 1));
+            }
+            for (int row0 = 0; row0 < r; row0 += rows) tile(a, br, row0, j, tail, x, ldx, y, ldy, ep);
+        }
+    }
+}
+
+SK_END_ISA
