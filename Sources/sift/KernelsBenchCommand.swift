@@ -69,7 +69,12 @@ struct KernelsBenchCommand: ParsableCommand {
                                      l3Bytes: topology.l3Bytes)
             if !json { printTableHeader(header) }
             let results = try benchmark.run(peakGFLOPS: peak) { result in
-                if !json { printRow(result) }
+                if json {
+                    // Long runs show progress on stderr; stdout stays pure JSON.
+                    FileHandle.standardError.write(Data("measured \(result.shape) \(result.format) \(result.pattern) s=\(result.sparsity)\n".utf8))
+                } else {
+                    printRow(result)
+                }
             }
             if json {
                 let report = BenchReport(machine: header, peak_gflops: peak, results: results)
