@@ -54,7 +54,7 @@ struct KernelsBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        try runReportingErrors {
+        try reportingErrors {
             let benchmark = try configuredBenchmark()
             let options = benchmark.options
             Machine.bindThreads(options.threads)

@@ -24,16 +24,6 @@ struct ExecutionArguments: ParsableArguments {
     }
 }
 
-/// Turns a library error into a clean message and a non-zero exit, never a trap.
-func runReportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as KernelError {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode(2)
-    }
-}
-
 struct KernelsMultiplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "multiply",
@@ -85,7 +75,7 @@ struct KernelsMultiplyCommand: ParsableCommand {
     }
 
     func run() throws {
-        try runReportingErrors {
+        try reportingErrors {
             // Everything is read and validated before the output file is touched, so a
             // refused run leaves no file behind.
             let options = try execution.resolve()

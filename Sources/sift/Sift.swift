@@ -7,6 +7,9 @@ struct Sift: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sift",
         abstract: "Sparse Iso-FLOP Transformations: kernels, transforms and their wall-clock cost.",
-        subcommands: [KernelsCommand.self, ModelsCommand.self, TransformCommand.self]
+        subcommands: [
+            KernelsCommand.self, ModelsCommand.self, TransformCommand.self, WeightsCommand.self,
+            ReferenceCommand.self, TracesCommand.self,
+        ]
     )
 }

@@ -1,2 +1,94 @@
 import ArgumentParser
-struct TransformCommand: ParsableCommand { static let configuration = CommandConfiguration(commandName: "transform") }
+import Foundation
+import SparseIFT
+
+/// Options shared by the commands that pick a zoo model.
+struct ZooModelArguments: ParsableArguments {
+    @Option(help: "Model from the zoo (see `sift models`).")
+    var model: String
+
+    @Option(help: "Tokens per sequence for the GPT models.")
+    var sequence: Int = 2048
+
+    @Option(name: .customLong("mlp-widths"), help: "Comma-separated widths of `mlp`, input first.")
+    var mlpWidths: String = "784,1024,1024,1024,10"
+
+    func zooOptions() throws -> ModelZoo.Options {
+        let widths = mlpWidths.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !widths.isEmpty, widths.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--mlp-widths must be comma-separated integers, got '\(mlpWidths)'")
+        }
+        return ModelZoo.Options(sequenceLength: sequence, mlpWidths: widths.map { $0! })
+    }
+}
+
+/// Options shared by the commands that transform a model.
+struct TransformArguments: ParsableArguments {
+    @Option(help: "dense | wide | parallel | factorized | doped.")
+    var transform: String
+
+    // Unconditional parsing so a negative value reaches our range check instead of
+    // being taken for a flag.
+    @Option(parsing: .unconditional, help: "Sparsity s in [0, 1) of the sparse layers (defaults to the pattern's for N:M, else 0).")
+    var sparsity: Double?
+
+    @Option(help: "unstructured | N:M (e.g. 2:4) | RxC blocks (e.g. 4x4).")
+    var pattern: String = "unstructured"
+
+    @Option(help: "uniform | erk: how the sparsity is spread over the layers.")
+    var distribution: String = "uniform"
+
+    @Option(name: .customLong("parallel-activation"), help: "after-sum | per-branch (Sparse Parallel; default: the model family's).")
+    var parallelActivation: String?
+
+    @Flag(name: .customLong("no-flop-search"), help: "Sparse Wide: keep s instead of searching it to match the dense FLOPs.")
+    var noFLOPSearch = false
+
+    func run(on dense: Network) throws -> TransformedNetwork {
+        let kind = try TransformKind(parsing: transform)
+        let pattern = try SparsityPattern(parsing: pattern)
+        guard let distribution = SparsityDistribution(rawValue: distribution) else {
+            throw SparseIFTError.invalidArgument("distribution '\(distribution)' is not uniform or erk")
+        }
+        var activation: ParallelActivation?
+        if let parallelActivation {
+            guard let parsed = ParallelActivation(rawValue: parallelActivation) else {
+                throw SparseIFTError.invalidArgument("parallel activation '\(parallelActivation)' is not after-sum or per-branch")
+            }
+            activation = parsed
+        }
+        let s = sparsity ?? pattern.fixedSparsity ?? 0
+        let options = TransformOptions(pattern: pattern, distribution: distribution, parallelActivation: activation,
+                                       matchDenseFLOPs: !noFLOPSearch)
+        return try SparseIFT.transform(dense, kind: kind, sparsity: s, options: options)
+    }
+}
+
+struct TransformCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transform",
+        abstract: "Apply a Sparse Iso-FLOP Transformation to a zoo model and print its accounting.")
+
+    @OptionGroup var modelOptions: ZooModelArguments
+    @OptionGroup var transformOptions: TransformArguments
+
+    @Option(name: .customLong("rigl-interval"), help: "RigL mask-update interval ΔT for the training-FLOP figure.")
+    var rigLInterval: Int = 100
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    @Flag(name: .customLong("all-nodes"), help: "List every node, weightless ones included.")
+    var allNodes = false
+
+    func run() throws {
+        guard rigLInterval >= 1 else { throw ValidationError("--rigl-interval must be at least 1") }
+        let report = try reportingErrors {
+            let dense = try ModelZoo.build(modelOptions.model, options: try modelOptions.zooOptions())
+            let transformed = try transformOptions.run(on: dense)
+            return TransformReport(model: modelOptions.model, transformed: transformed, rigLUpdateInterval: rigLInterval,
+                                   includeAll: allNodes)
+        }
+        print(json ? report.json() : report.table())
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import SparseKernels
+
+/// The tensors of a network, by PyTorch-like key: `<node>.weight`, `<node>.bias`,
+/// `<node>.mask` (sparse layers only), and for BatchNorm `<node>.running_mean` /
+/// `<node>.running_var`. A tied layer (GPT's LM head) has no tensor of its own.
+public struct ParameterStore: Sendable {
+    public var tensors: [String: Tensor]
+
+    public init(tensors: [String: Tensor] = [:]) { self.tensors = tensors }
+
+    public subscript(key: String) -> Tensor? {
+        get { tensors[key] }
+        set { tensors[key] = newValue }
+    }
+
+    public struct InitOptions: Sendable {
+        public var seed: UInt64
+        /// Random biases and BatchNorm / LayerNorm statistics and affines instead of the
+        /// identity ones, so tests exercise every term of the forward pass.
+        public var randomizeAffine: Bool
+        public init(seed: UInt64 = 0, randomizeAffine: Bool = false) {
+            self.seed = seed
+            self.randomizeAffine = randomizeAffine
+        }
+    }
+
+    /// Deterministic initialisation: Kaiming-normal weights (`std = sqrt(2 / fan_in)`),
+    /// embeddings `N(0, 0.02²)`, zero biases, identity norms; each sparse layer gets a
+    /// seeded mask of its pattern and its weight is multiplied by it. Each tensor draws
+    /// from its own stream (seed, key), so it does not depend on the other layers.
+    public static func initialize(_ network: Network, options: InitOptions = InitOptions()) throws -> ParameterStore {
+        var store = ParameterStore()
+        func normal(_ key: String, shape: [Int], std: Double, mean: Double = 0) -> Tensor {
+            var generator = SplitMix64(seed: options.seed, stream: key)
+            var tensor = Tensor(zeros: shape)
+            for index in tensor.values.indices { tensor.values[index] = Float(mean + std * generator.nextNormal()) }
+            return tensor
+        }
+        func constant(_ shape: [Int], _ value: Float) -> Tensor {
+            var tensor = Tensor(zeros: shape)
+            for index in tensor.values.indices { tensor.values[index] = value }
+            return tensor
+        }
+        func affine(_ key: String, count: Int, identity: Float, spread: Double) -> Tensor {
+            options.randomizeAffine ? normal(key, shape: [count], std: spread, mean: Double(identity)) : constant([count], identity)
+        }
+        for node in network.nodes {
+            switch node.op {
+            case .conv2d(let c):
+                let fanIn = c.reduction
+                try store.addWeight(node.name, shape: c.weightShape, rows: c.outChannels, reduction: c.reduction,
+                                    weight: c.weight, std: (2 / Double(fanIn)).squareRoot(), seed: options.seed)
+                if c.bias { store["\(node.name).bias"] = affine("\(node.name).bias", count: c.outChannels, identity: 0, spread: 0.1) }
+            case .linear(let l):
+                if l.tiedTo == nil {
+                    try store.addWeight(node.name, shape: l.weightShape, rows: l.outFeatures, reduction: l.inFeatures,
+                                        weight: l.weight, std: (2 / Double(l.inFeatures)).squareRoot(), seed: options.seed)
+                }
+                if l.bias { store["\(node.name).bias"] = affine("\(node.name).bias", count: l.outFeatures, identity: 0, spread: 0.1) }
+            case .batchNorm:
+                let channels = node.shape[0]
+                store["\(node.name).weight"] = affine("\(node.name).weight", count: channels, identity: 1, spread: 0.1)
+                store["\(node.name).bias"] = affine("\(node.name).bias", count: channels, identity: 0, spread: 0.1)
+                store["\(node.name).running_mean"] = affine("\(node.name).running_mean", count: channels, identity: 0, spread: 0.1)
+                if options.randomizeAffine {
+                    var generator = SplitMix64(seed: options.seed, stream: "\(node.name).running_var")
+                    store["\(node.name).running_var"] = try Tensor(shape: [channels], values: (0..<channels).map { _ in Float(0.5 + generator.nextUnit()) })
+                } else {
+                    store["\(node.name).running_var"] = constant([channels], 1)
+                }
+            case .layerNorm:
+                let features = node.shape.last!
+                store["\(node.name).weight"] = affine("\(node.name).weight", count: features, identity: 1, spread: 0.1)
+                store["\(node.name).bias"] = affine("\(node.name).bias", count: features, identity: 0, spread: 0.1)
+            case .embedding(let vocabulary, let dim):
+                store["\(node.name).weight"] = normal("\(node.name).weight", shape: [vocabulary, dim], std: 0.02)
+            case .positionEmbedding(let length):
+                store["\(node.name).weight"] = normal("\(node.name).weight", shape: [length, node.shape[1]], std: 0.01)
+            default:
+                break
+            }
+        }
+        return store
+    }
+
+    private mutating func addWeight(_ name: String, shape: [Int], rows: Int, reduction: Int, weight: WeightSparsity,
+                                    std: Double, seed: UInt64) throws {
+        var generator = SplitMix64(seed: seed, stream: "\(name).weight")
+        var values = (0..<shape.reduce(1, *)).map { _ in Float(std * generator.nextNormal()) }
+        if weight.isSparse {
+            var maskGenerator = SplitMix64(seed: seed, stream: "\(name).mask")
+            let mask = try MaskGenerator.mask(rows: rows, reduction: reduction, sparsity: weight.sparsity,
+                                              pattern: weight.pattern, generator: &maskGenerator)
+            for index in values.indices { values[index] *= mask[index] }
+            tensors["\(name).mask"] = try Tensor(shape: shape, values: mask)
+        }
+        tensors["\(name).weight"] = try Tensor(shape: shape, values: values)
+    }
+
+    /// The keys and shapes a network needs.
+    public static func expectedShapes(_ network: Network) -> [String: [Int]] {
+        var shapes: [String: [Int]] = [:]
+        for node in network.nodes {
+            switch node.op {
+            case .conv2d(let c):
+                shapes["\(node.name).weight"] = c.weightShape
+                if c.weight.isSparse { shapes["\(node.name).mask"] = c.weightShape }
+                if c.bias { shapes["\(node.name).bias"] = [c.outChannels] }
+            case .linear(let l):
+                if l.tiedTo == nil {
+                    shapes["\(node.name).weight"] = l.weightShape
+                    if l.weight.isSparse { shapes["\(node.name).mask"] = l.weightShape }
+                }
+                if l.bias { shapes["\(node.name).bias"] = [l.outFeatures] }
+            case .batchNorm:
+                for suffix in ["weight", "bias", "running_mean", "running_var"] { shapes["\(node.name).\(suffix)"] = [node.shape[0]] }
+            case .layerNorm:
+                for suffix in ["weight", "bias"] { shapes["\(node.name).\(suffix)"] = [node.shape.last!] }
+            case .embedding(let vocabulary, let dim):
+                shapes["\(node.name).weight"] = [vocabulary, dim]
+            case .positionEmbedding(let length):
+                shapes["\(node.name).weight"] = [length, node.shape[1]]
+            default:
+                break
+            }
+        }
+        return shapes
+    }
+
+    /// Checks that every tensor the network needs is present with the right shape.
+    public func validate(for network: Network) throws {
+        for (key, shape) in Self.expectedShapes(network).sorted(by: { $0.key < $1.key }) {
+            guard let tensor = tensors[key] else { throw SparseIFTError.parameterMismatch("missing tensor \(key)") }
+            guard tensor.shape == shape else {
+                throw SparseIFTError.parameterMismatch("\(key) has shape \(tensor.shape), the network needs \(shape)")
+            }
+        }
+    }
+
+    /// Writes every tensor as `<directory>/<key>.npy`.
+    public func save(to directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw SparseIFTError.io("cannot create \(directory): \(error.localizedDescription)")
+        }
+        for (key, tensor) in tensors.sorted(by: { $0.key < $1.key }) {
+            do {
+                try NPY.write(tensor, to: "\(directory)/\(key).npy")
+            } catch {
+                throw SparseIFTError.io(error.description)
+            }
+        }
+    }
+
+    /// Reads the tensors a network needs from `<directory>/<key>.npy` and validates them.
+    public static func load(from directory: String, for network: Network) throws -> ParameterStore {
+        var store = ParameterStore()
+        for key in expectedShapes(network).keys.sorted() {
+            do {
+                store[key] = try NPY.read(contentsOf: "\(directory)/\(key).npy")
+            } catch {
+                throw SparseIFTError.io(error.description)
+            }
+        }
+        try store.validate(for: network)
+        return store
+    }
+}

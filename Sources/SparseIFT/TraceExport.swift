@@ -1,0 +1,144 @@
+import Foundation
+
+/// Workload traces: one CSV per model × transform × sparsity, one row per node in
+/// topological order, consumed by the CPU runtime and the dataflow simulator. The format
+/// is documented in `traces/README.md`; bump `formatVersion` on any change of columns or
+/// meaning.
+public enum WorkloadTrace {
+    public static let formatVersion = 1
+
+    public static let columns = [
+        "layer", "op", "inputs", "origin", "role",
+        "M", "N", "K", "groups",
+        "in_channels", "out_channels", "in_h", "in_w", "out_h", "out_w",
+        "kernel_h", "kernel_w", "stride", "padding",
+        "sparsity", "pattern", "weights", "nonzeros", "macs", "effective_macs", "output_elements",
+    ]
+
+    /// The CSV text of a network's trace (per sample: batch 1).
+    public static func csv(_ network: Network) -> String {
+        let account = Accounting.account(network)
+        var lines = [columns.joined(separator: ",")]
+        for (node, layer) in zip(network.nodes, account.layers) {
+            var row: [String: String] = [
+                "layer": node.name,
+                "op": node.op.kind,
+                "inputs": node.inputs.map { network.nodes[$0].name }.joined(separator: ";"),
+                "origin": node.origin,
+                "role": layer.role?.rawValue ?? "",
+                "output_elements": String(layer.outputElements),
+            ]
+            if let gemm = layer.gemm {
+                row["M"] = String(gemm.M)
+                row["N"] = String(gemm.N)
+                row["K"] = String(gemm.K)
+                row["groups"] = String(gemm.groups)
+                row["macs"] = String(layer.macs)
+                row["effective_macs"] = String(layer.effectiveMACs)
+            }
+            switch node.op {
+            case .conv2d(let c):
+                let inShape = network.nodes[node.inputs[0]].shape
+                row["in_channels"] = String(c.inChannels)
+                row["out_channels"] = String(c.outChannels)
+                row["in_h"] = String(inShape[1])
+                row["in_w"] = String(inShape[2])
+                row["out_h"] = String(node.shape[1])
+                row["out_w"] = String(node.shape[2])
+                row["kernel_h"] = String(c.kernelHeight)
+                row["kernel_w"] = String(c.kernelWidth)
+                row["stride"] = String(c.stride)
+                row["padding"] = String(c.padding)
+            case .linear(let l):
+                row["in_channels"] = String(l.inFeatures)
+                row["out_channels"] = String(l.outFeatures)
+            case .maxPool(let pool), .avgPool(let pool):
+                row["kernel_h"] = String(pool.kernel)
+                row["kernel_w"] = String(pool.kernel)
+                row["stride"] = String(pool.stride)
+                row["padding"] = String(pool.padding)
+            default:
+                break
+            }
+            if let weight = node.op.weight {
+                row["sparsity"] = String(format: "%.6f", weight.sparsity)
+                row["pattern"] = weight.isSparse ? weight.pattern.description : "dense"
+                // A tied weight is still read: count the matrix it multiplies by.
+                let count = layer.weightShape?.reduce(1, *) ?? 0
+                row["weights"] = String(count)
+                row["nonzeros"] = String(weight.pattern.nonzeroCount(rows: GEMMView(node).weightRows, reduction: GEMMView(node).K,
+                                                                     sparsity: weight.sparsity))
+            }
+            lines.append(columns.map { row[$0] ?? "" }.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One trace to generate.
+    public struct Job: Hashable, Sendable {
+        public let model: String
+        public let kind: TransformKind
+        public let sparsity: Double
+        public init(model: String, kind: TransformKind, sparsity: Double) {
+            self.model = model
+            self.kind = kind
+            self.sparsity = sparsity
+        }
+
+        public var fileName: String {
+            kind == .dense && sparsity == 0 ? "\(model)__dense.csv"
+                : "\(model)__\(kind.rawValue)__s\(String(format: "%.2f", sparsity)).csv"
+        }
+    }
+
+    /// The committed set: ResNet-18 (both variants) and GPT-3 Small (sequence 2048),
+    /// dense and the four transforms at s ∈ {0.5, 0.75, 0.9}, unstructured, uniform.
+    public static var committedJobs: [Job] {
+        var jobs: [Job] = []
+        for model in ["resnet18-cifar", "resnet18-imagenet", "gpt3-small"] {
+            jobs.append(Job(model: model, kind: .dense, sparsity: 0))
+            for kind in [TransformKind.wide, .parallel, .factorized, .doped] {
+                for sparsity in [0.5, 0.75, 0.9] { jobs.append(Job(model: model, kind: kind, sparsity: sparsity)) }
+            }
+        }
+        return jobs
+    }
+
+    public static let indexFileName = "index.csv"
+
+    /// Every file of a trace set, name → content, including `index.csv` (one row per
+    /// trace with its totals and the format version).
+    public static func generate(_ jobs: [Job], options: ModelZoo.Options = ModelZoo.Options()) throws -> [String: String] {
+        var files: [String: String] = [:]
+        var index = ["file,format_version,model,transform,requested_sparsity,sparsity,pattern,base,batch,sequence_length,params,nonzero_params,dense_macs,effective_macs,flop_ratio_vs_dense"]
+        for job in jobs {
+            let dense = try ModelZoo.build(job.model, options: options)
+            let transformed = try SparseIFT.transform(dense, kind: job.kind, sparsity: job.sparsity)
+            files[job.fileName] = csv(transformed.network)
+            let account = Accounting.account(transformed.network)
+            let denseMACs = Accounting.account(dense).macs
+            let sequence = dense.metadata.transformer != nil ? String(dense.input.shape[0]) : ""
+            index.append([
+                job.fileName, String(formatVersion), job.model, job.kind.rawValue,
+                String(format: "%.2f", job.sparsity), String(format: "%.6f", transformed.sparsity),
+                transformed.options.pattern.description, String(transformed.base), "1", sequence,
+                String(account.params), String(account.nonzeroParams), String(denseMACs), String(account.effectiveMACs),
+                String(format: "%.6f", Double(account.effectiveMACs) / Double(denseMACs)),
+            ].joined(separator: ","))
+        }
+        files[indexFileName] = index.joined(separator: "\n") + "\n"
+        return files
+    }
+
+    /// Writes a trace set into a directory (created if needed).
+    public static func write(_ files: [String: String], to directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            for (name, content) in files.sorted(by: { $0.key < $1.key }) {
+                try Data(content.utf8).write(to: URL(fileURLWithPath: directory).appendingPathComponent(name), options: .atomic)
+            }
+        } catch {
+            throw SparseIFTError.io("cannot write traces to \(directory): \(error.localizedDescription)")
+        }
+    }
+}

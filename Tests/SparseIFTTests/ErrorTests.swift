@@ -1,0 +1,71 @@
+import Testing
+@testable import SparseIFT
+
+@Suite struct ErrorTests {
+    @Test func unknownModel() {
+        #expect(throws: SparseIFTError.self) { try ModelZoo.build("resnet50") }
+    }
+
+    @Test func unknownTransform() {
+        #expect(throws: SparseIFTError.self) { try TransformKind(parsing: "deep") }
+    }
+
+    @Test(arguments: [-0.1, 1.0, 1.5, Double.nan, Double.infinity])
+    func sparsityOutsideTheRange(s: Double) throws {
+        let network = try Small.mlp()
+        #expect(throws: SparseIFTError.self) { try SparseIFT.transform(network, kind: .wide, sparsity: s) }
+        var generator = SplitMix64(seed: 1)
+        #expect(throws: SparseIFTError.self) {
+            try MaskGenerator.mask(rows: 4, reduction: 4, sparsity: s, pattern: .unstructured, generator: &generator)
+        }
+    }
+
+    @Test func patternThatDoesNotTileALayer() throws {
+        // 12 inputs: fc1 has K = 12, fine for 2:4; fc2 has K = 16. Make K = 6 instead.
+        let network = try MLP.build(widths: [6, 8, 3])
+        #expect(throws: SparseIFTError.self) {
+            try SparseIFT.transform(network, kind: .dense, sparsity: 0.5, options: TransformOptions(pattern: .nOfM(n: 2, m: 4)))
+        }
+        // Sparse Wide at 50% widens 64 → 90 channels: K = 810 is not a multiple of 4.
+        let resnet = try ModelZoo.build("resnet18-cifar")
+        #expect(throws: SparseIFTError.self) {
+            try SparseIFT.transform(resnet, kind: .wide, sparsity: 0.5, options: TransformOptions(pattern: .nOfM(n: 2, m: 4)))
+        }
+        #expect(throws: SparseIFTError.self) {
+            try SparseIFT.transform(network, kind: .dense, sparsity: 0.5, options: TransformOptions(pattern: .block(rows: 3, columns: 4)))
+        }
+    }
+
+    @Test func nOfMSparsityMustMatchThePattern() throws {
+        let network = try Small.mlp()
+        #expect(throws: SparseIFTError.self) {
+            try SparseIFT.transform(network, kind: .parallel, sparsity: 0.9, options: TransformOptions(pattern: .nOfM(n: 2, m: 4)))
+        }
+    }
+
+    @Test(arguments: ["", "2:", "4:2", "0:4", "4x", "x4", "dense", "2:4:8", "-2:4"])
+    func malformedPatterns(text: String) {
+        #expect(throws: SparseIFTError.self) { try SparsityPattern(parsing: text) }
+    }
+
+    @Test func wellFormedPatterns() throws {
+        #expect(try SparsityPattern(parsing: "2:4") == .nOfM(n: 2, m: 4))
+        #expect(try SparsityPattern(parsing: "4x4") == .block(rows: 4, columns: 4))
+        #expect(try SparsityPattern(parsing: "unstructured") == .unstructured)
+    }
+
+    @Test func badShapesAreRefused() {
+        var builder = NetworkBuilder()
+        #expect(throws: SparseIFTError.self) { try builder.add("x", .relu) }
+        let input = try! builder.add("input", .input(shape: [3, 8, 8]))
+        #expect(throws: SparseIFTError.self) {
+            try builder.add("conv", .conv2d(Conv2dSpec(inChannels: 4, outChannels: 8, kernel: 3)), inputs: [input])
+        }
+        #expect(throws: SparseIFTError.self) {
+            try builder.add("conv", .conv2d(Conv2dSpec(inChannels: 3, outChannels: 8, kernel: 9)), inputs: [input])
+        }
+        #expect(throws: SparseIFTError.self) { try MLP.build(widths: [5]) }
+        #expect(throws: SparseIFTError.self) { try GPT.build(GPT.Config(name: "g", dModel: 10, dFF: 40, layers: 1, heads: 3)) }
+        #expect(throws: SparseIFTError.self) { try ModelZoo.build("gpt3-small", options: ModelZoo.Options(sequenceLength: 0)) }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+@testable import SparseIFT
+import SparseKernels
+
+@Suite struct MaskTests {
+    @Test(arguments: [0.0, 0.5, 0.75, 0.9, 0.37, 0.999])
+    func unstructuredMasksHaveTheExactCount(sparsity: Double) throws {
+        var generator = SplitMix64(seed: 42)
+        for (rows, reduction) in [(64, 576), (7, 13), (1, 1000)] {
+            let mask = try MaskGenerator.mask(rows: rows, reduction: reduction, sparsity: sparsity, pattern: .unstructured, generator: &generator)
+            let expected = SparsityPattern.unstructured.nonzeroCount(rows: rows, reduction: reduction, sparsity: sparsity)
+            #expect(mask.filter { $0 == 1 }.count == expected)
+            #expect(expected == Int((Double(rows * reduction) * (1 - sparsity)).rounded()))
+            #expect(MaskGenerator.violation(of: mask, rows: rows, reduction: reduction, pattern: .unstructured) == nil)
+        }
+    }
+
+    @Test func unstructuredMasksAreUniform() throws {
+        // Each position should be kept with probability 1 - s: count over many masks.
+        var generator = SplitMix64(seed: 3)
+        let (rows, reduction, trials) = (4, 25, 4000)
+        var kept = [Int](repeating: 0, count: rows * reduction)
+        for _ in 0..<trials {
+            let mask = try MaskGenerator.mask(rows: rows, reduction: reduction, sparsity: 0.8, pattern: .unstructured, generator: &generator)
+            for index in mask.indices where mask[index] == 1 { kept[index] += 1 }
+        }
+        // Binomial(4000, 0.2): mean 800, sd ≈ 25.3; allow 5 sd.
+        for count in kept { #expect(abs(count - 800) < 127) }
+    }
+
+    @Test func nOfMMasksAreValid() throws {
+        var generator = SplitMix64(seed: 5)
+        for (n, m) in [(2, 4), (1, 4), (4, 8)] {
+            let pattern = SparsityPattern.nOfM(n: n, m: m)
+            let mask = try MaskGenerator.mask(rows: 16, reduction: 64, sparsity: pattern.fixedSparsity!, pattern: pattern, generator: &generator)
+            #expect(MaskGenerator.violation(of: mask, rows: 16, reduction: 64, pattern: pattern) == nil)
+            #expect(mask.filter { $0 == 1 }.count == 16 * 64 * n / m)
+        }
+        // The checker catches a broken group.
+        var broken = [Float](repeating: 1, count: 8)
+        broken[5] = 0
+        #expect(MaskGenerator.violation(of: broken, rows: 1, reduction: 8, pattern: .nOfM(n: 2, m: 4)) != nil)
+        #expect(throws: SparseIFTError.self) {
+            try MaskGenerator.mask(rows: 2, reduction: 6, sparsity: 0.5, pattern: .nOfM(n: 2, m: 4), generator: &generator)
+        }
+    }
+
+    @Test func blockMasksAreValid() throws {
+        var generator = SplitMix64(seed: 9)
+        let pattern = SparsityPattern.block(rows: 4, columns: 4)
+        let mask = try MaskGenerator.mask(rows: 32, reduction: 48, sparsity: 0.75, pattern: pattern, generator: &generator)
+        #expect(MaskGenerator.violation(of: mask, rows: 32, reduction: 48, pattern: pattern) == nil)
+        #expect(mask.filter { $0 == 1 }.count == 24 * 16)  // 96 blocks, 24 kept
+        var partial = mask
+        partial[partial.firstIndex(of: 1)!] = 0
+        #expect(MaskGenerator.violation(of: partial, rows: 32, reduction: 48, pattern: pattern) != nil)
+    }
+
+    @Test func masksAreDeterministicPerSeed() throws {
+        func make(_ seed: UInt64) throws -> [Float] {
+            var generator = SplitMix64(seed: seed, stream: "layer1.0.conv1.mask")
+            return try MaskGenerator.mask(rows: 64, reduction: 576, sparsity: 0.9, pattern: .unstructured, generator: &generator)
+        }
+        #expect(try make(1) == make(1))
+        #expect(try make(1) != make(2))
+    }
+
+    @Test func generatorIsStable() {
+        // Pinned values: a change of the generator would silently change every mask.
+        var generator = SplitMix64(seed: 0)
+        #expect(generator.next() == 0xe220_a839_7b1d_cdaf)
+        #expect(generator.next() == 0x6e78_9e6a_a1b9_65f4)
+    }
+}
+
+@Suite struct ParameterTests {
+    @Test func initialisationIsDeterministicAndMasked() throws {
+        let network = try SparseIFT.transform(try Small.resnet(.cifar), kind: .parallel, sparsity: 0.75).network
+        let a = try ParameterStore.initialize(network, options: .init(seed: 11))
+        let b = try ParameterStore.initialize(network, options: .init(seed: 11))
+        let c = try ParameterStore.initialize(network, options: .init(seed: 12))
+        #expect(a.tensors == b.tensors)
+        #expect(a.tensors["layer1.0.conv1.branch0.weight"] != c.tensors["layer1.0.conv1.branch0.weight"])
+        try a.validate(for: network)
+        for layer in Accounting.account(network).layers where layer.role == .body {
+            let weight = a["\(layer.name).weight"]!
+            let mask = a["\(layer.name).mask"]!
+            #expect(mask.values.filter { $0 == 1 }.count == layer.nonzeroWeights)
+            for index in weight.values.indices where mask.values[index] == 0 { #expect(weight.values[index] == 0) }
+        }
+        // Dense layers have no mask.
+        #expect(a["conv1.mask"] == nil)
+    }
+
+    @Test func kaimingScale() throws {
+        let network = try MLP.build(widths: [512, 512, 10])
+        let store = try ParameterStore.initialize(network)
+        let values = store["fc1.weight"]!.values.map(Double.init)
+        let variance = values.reduce(0) { $0 + $1 * $1 } / Double(values.count)
+        #expect(abs(variance / (2.0 / 512) - 1) < 0.03)
+    }
+
+    @Test func saveAndLoadRoundTrip() throws {
+        let network = try SparseIFT.transform(try Small.gpt(), kind: .doped, sparsity: 0.5).network
+        let store = try ParameterStore.initialize(network, options: .init(seed: 4, randomizeAffine: true))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sift-params-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try store.save(to: directory)
+        let loaded = try ParameterStore.load(from: directory, for: network)
+        #expect(loaded.tensors == store.tensors)
+        // A missing file is a clear error.
+        try FileManager.default.removeItem(atPath: "\(directory)/h.0.attn.q_proj.mask.npy")
+        #expect(throws: SparseIFTError.self) { try ParameterStore.load(from: directory, for: network) }
+    }
+}
