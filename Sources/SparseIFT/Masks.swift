@@ -1,3 +1,5 @@
+import SparseKernels
+
 /// Seeded mask generation. A mask has the weight's shape and holds 1 where the weight is
 /// kept and 0 where it is pruned; in the GEMM view it is a `rows × K` matrix in the
 /// weight's memory order (K contiguous), which is where N:M groups and blocks are laid.
@@ -5,7 +7,7 @@ public enum MaskGenerator {
     /// A mask with exactly `pattern.nonzeroCount(...)` ones, chosen uniformly at random
     /// among the masks the pattern allows.
     public static func mask(rows: Int, reduction: Int, sparsity: Double, pattern: SparsityPattern,
-                            generator: inout SplitMix64) throws -> [Float] {
+                            generator: inout SeededGenerator) throws -> [Float] {
         try validateSparsity(sparsity)
         let count = rows * reduction
         if sparsity == 0 { return [Float](repeating: 1, count: count) }
@@ -39,7 +41,7 @@ public enum MaskGenerator {
     }
 
     /// `k` distinct indices of `0..<n`, uniformly: a partial Fisher–Yates shuffle.
-    static func sample(_ k: Int, from n: Int, generator: inout SplitMix64) -> [Int] {
+    static func sample(_ k: Int, from n: Int, generator: inout SeededGenerator) -> [Int] {
         var indices = Array(0..<n)
         for i in 0..<k {
             let j = i + generator.nextIndex(below: n - i)

@@ -32,7 +32,7 @@ public struct ParameterStore: Sendable {
     public static func initialize(_ network: Network, options: InitOptions = InitOptions()) throws -> ParameterStore {
         var store = ParameterStore()
         func normal(_ key: String, shape: [Int], std: Double, mean: Double = 0) -> Tensor {
-            var generator = SplitMix64(seed: options.seed, stream: key)
+            var generator = SeededGenerator(seed: options.seed, stream: key)
             var tensor = Tensor(zeros: shape)
             for index in tensor.values.indices { tensor.values[index] = Float(mean + std * generator.nextNormal()) }
             return tensor
@@ -64,7 +64,7 @@ public struct ParameterStore: Sendable {
                 store["\(node.name).bias"] = affine("\(node.name).bias", count: channels, identity: 0, spread: 0.1)
                 store["\(node.name).running_mean"] = affine("\(node.name).running_mean", count: channels, identity: 0, spread: 0.1)
                 if options.randomizeAffine {
-                    var generator = SplitMix64(seed: options.seed, stream: "\(node.name).running_var")
+                    var generator = SeededGenerator(seed: options.seed, stream: "\(node.name).running_var")
                     store["\(node.name).running_var"] = try Tensor(shape: [channels], values: (0..<channels).map { _ in Float(0.5 + generator.nextUnit()) })
                 } else {
                     store["\(node.name).running_var"] = constant([channels], 1)
@@ -86,10 +86,10 @@ public struct ParameterStore: Sendable {
 
     private mutating func addWeight(_ name: String, shape: [Int], rows: Int, reduction: Int, weight: WeightSparsity,
                                     std: Double, seed: UInt64) throws {
-        var generator = SplitMix64(seed: seed, stream: "\(name).weight")
+        var generator = SeededGenerator(seed: seed, stream: "\(name).weight")
         var values = (0..<shape.reduce(1, *)).map { _ in Float(std * generator.nextNormal()) }
         if weight.isSparse {
-            var maskGenerator = SplitMix64(seed: seed, stream: "\(name).mask")
+            var maskGenerator = SeededGenerator(seed: seed, stream: "\(name).mask")
             let mask = try MaskGenerator.mask(rows: rows, reduction: reduction, sparsity: weight.sparsity,
                                               pattern: weight.pattern, generator: &maskGenerator)
             for index in values.indices { values[index] *= mask[index] }

@@ -1,24 +1,3 @@
-/// A small, fast, seeded generator (SplitMix64), so every test matrix and benchmark
-/// input is reproducible from its seed on every platform.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1).
-    public mutating func nextSignedUnit() -> Float {
-        Float(next() >> 40) * Float(sign: .plus, exponent: -23, significand: 1) - 1
-    }
-}
-
 /// Random matrices with an exact sparsity in a given pattern, for tests and benchmarks.
 public enum RandomWeights {
     /// A value that is never zero, so the mask alone decides where the zeros are.
@@ -93,7 +72,7 @@ public enum RandomWeights {
     static func chooseIndices(count: Int, from total: Int, _ generator: inout SeededGenerator) -> ArraySlice<Int> {
         var indices = Array(0..<total)
         for i in 0..<min(count, total) {
-            let j = i + Int(generator.next() % UInt64(total - i))
+            let j = i + generator.nextIndex(below: total - i)
             indices.swapAt(i, j)
         }
         return indices[0..<min(count, total)]

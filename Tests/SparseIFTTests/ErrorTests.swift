@@ -1,5 +1,6 @@
 import Testing
 @testable import SparseIFT
+import SparseKernels
 
 @Suite struct ErrorTests {
     @Test func unknownModel() {
@@ -14,7 +15,7 @@ import Testing
     func sparsityOutsideTheRange(s: Double) throws {
         let network = try Small.mlp()
         #expect(throws: SparseIFTError.self) { try SparseIFT.transform(network, kind: .wide, sparsity: s) }
-        var generator = SplitMix64(seed: 1)
+        var generator = SeededGenerator(seed: 1)
         #expect(throws: SparseIFTError.self) {
             try MaskGenerator.mask(rows: 4, reduction: 4, sparsity: s, pattern: .unstructured, generator: &generator)
         }

@@ -32,7 +32,7 @@ enum Small {
 
     /// A deterministic input for a network: images in [-1, 1), token ids in range.
     static func input(for network: Network, batch: Int = 2, seed: UInt64 = 7) throws -> Tensor {
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         let count = batch * network.input.shape.reduce(1, *)
         let values: [Float]
         if case .embedding(let vocabulary, _) = network.nodes[1].op {

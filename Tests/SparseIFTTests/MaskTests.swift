@@ -6,7 +6,7 @@ import SparseKernels
 @Suite struct MaskTests {
     @Test(arguments: [0.0, 0.5, 0.75, 0.9, 0.37, 0.999])
     func unstructuredMasksHaveTheExactCount(sparsity: Double) throws {
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         for (rows, reduction) in [(64, 576), (7, 13), (1, 1000)] {
             let mask = try MaskGenerator.mask(rows: rows, reduction: reduction, sparsity: sparsity, pattern: .unstructured, generator: &generator)
             let expected = SparsityPattern.unstructured.nonzeroCount(rows: rows, reduction: reduction, sparsity: sparsity)
@@ -18,7 +18,7 @@ import SparseKernels
 
     @Test func unstructuredMasksAreUniform() throws {
         // Each position should be kept with probability 1 - s: count over many masks.
-        var generator = SplitMix64(seed: 3)
+        var generator = SeededGenerator(seed: 3)
         let (rows, reduction, trials) = (4, 25, 4000)
         var kept = [Int](repeating: 0, count: rows * reduction)
         for _ in 0..<trials {
@@ -30,7 +30,7 @@ import SparseKernels
     }
 
     @Test func nOfMMasksAreValid() throws {
-        var generator = SplitMix64(seed: 5)
+        var generator = SeededGenerator(seed: 5)
         for (n, m) in [(2, 4), (1, 4), (4, 8)] {
             let pattern = SparsityPattern.nOfM(n: n, m: m)
             let mask = try MaskGenerator.mask(rows: 16, reduction: 64, sparsity: pattern.fixedSparsity!, pattern: pattern, generator: &generator)
@@ -47,7 +47,7 @@ import SparseKernels
     }
 
     @Test func blockMasksAreValid() throws {
-        var generator = SplitMix64(seed: 9)
+        var generator = SeededGenerator(seed: 9)
         let pattern = SparsityPattern.block(rows: 4, columns: 4)
         let mask = try MaskGenerator.mask(rows: 32, reduction: 48, sparsity: 0.75, pattern: pattern, generator: &generator)
         #expect(MaskGenerator.violation(of: mask, rows: 32, reduction: 48, pattern: pattern) == nil)
@@ -59,7 +59,7 @@ import SparseKernels
 
     @Test func masksAreDeterministicPerSeed() throws {
         func make(_ seed: UInt64) throws -> [Float] {
-            var generator = SplitMix64(seed: seed, stream: "layer1.0.conv1.mask")
+            var generator = SeededGenerator(seed: seed, stream: "layer1.0.conv1.mask")
             return try MaskGenerator.mask(rows: 64, reduction: 576, sparsity: 0.9, pattern: .unstructured, generator: &generator)
         }
         #expect(try make(1) == make(1))
@@ -68,7 +68,7 @@ import SparseKernels
 
     @Test func generatorIsStable() {
         // Pinned values: a change of the generator would silently change every mask.
-        var generator = SplitMix64(seed: 0)
+        var generator = SeededGenerator(seed: 0)
         #expect(generator.next() == 0xe220_a839_7b1d_cdaf)
         #expect(generator.next() == 0x6e78_9e6a_a1b9_65f4)
     }

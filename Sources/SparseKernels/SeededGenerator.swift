@@ -1,9 +1,10 @@
 import Foundation
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast, well-mixed generator. Every
-/// random choice of the library comes from one of these, seeded explicitly, so masks and
+/// SeededGenerator (Steele, Lea, Flood 2014): a tiny, fast, well-mixed generator. Every
+/// random choice of the toolkit (test matrices, benchmark inputs, masks, weights) comes
+/// from one of these, seeded explicitly, so masks and
 /// weights are identical on every machine and run. The system RNG is never used.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     public init(seed: UInt64) { state = seed }
@@ -15,7 +16,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         for byte in name.utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
         }
-        var mixer = SplitMix64(seed: seed ^ hash)
+        var mixer = SeededGenerator(seed: seed ^ hash)
         state = mixer.next()
     }
 
@@ -51,5 +52,10 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         let u1 = 1 - nextUnit()  // (0, 1]: keeps log finite
         let u2 = nextUnit()
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    }
+
+    /// Uniform in [-1, 1) as a Float.
+    public mutating func nextSignedUnit() -> Float {
+        Float(nextUnit() * 2 - 1)
     }
 }
