@@ -6,10 +6,15 @@
  * ROWS weights (adjacent in the column-major block) is broadcast against them, so one
  * X vector feeds ROWS FMAs and one broadcast weight feeds NV FMAs.
  *
- * ROWS = min(r, 8) with 3 vectors (24 accumulators) at 8 rows; smaller blocks trade
- * rows for columns so the tile keeps >= 8 independent FMA chains (Zen: 2 FMA pipes ×
- * 4-cycle latency). Taller blocks (16, 32) run their 8-row slices one after the other
- * on the same column tile, so the X rows of the block row are still in L1/L2. */
+ * ROWS = min(r, 8): 8×3 (24 accumulators), 4×6, 2×8, 1×8. Blocks of 16 or 32 rows run
+ * their 8-row slices one after the other on the same column tile, while the X rows of
+ * that block row are still in L1/L2. Column tiles are the outer loop, so one tile's X
+ * columns (k × 48 floats for 8×3) stay in L2 across all the thread's block rows; they
+ * are packed into a contiguous panel when a power-of-two ldx would make them collide in
+ * L2, and always for 1–2 row blocks (see sk_bsr_x_panel in bsr_internal.h).
+ *
+ * Measured on Zen 4 (1 zmm FMA per cycle per core): 16×16, 8×8, 4×4 blocks at 90%
+ * sparsity run at ~97–100% of the FMA peak on N = 256. */
 #include <immintrin.h>
 #include "bsr_internal.h"
 
@@ -21,7 +26,8 @@ static inline __mmask16 lanes_mask(int64_t count) {
 }
 
 /* One register tile: rows row0 .. row0+ROWS-1 of block row `br`, Y columns
- * j .. j+16·NV-1, of which the last vector keeps only the lanes in `tail`. ROWS and NV
+ * j .. j+16·NV-1, of which the last vector keeps only the lanes in `tail`. `x` points
+ * at column j of X (or of its packed panel), `ldx` is that matrix's row stride. ROWS and NV
  * are compile-time constants in every caller, so the accumulator array lives in
  * registers and the i/v loops unroll completely. */
 static inline __attribute__((always_inline)) void
@@ -30,39 +36,68 @@ register_tile(const sk_bsr *a, int64_t br, int row0, int64_t j, __mmask16 tail,
               const int ROWS, const int NV) {
     const int r = a->r, c = a->c;
     const int64_t block_size = (int64_t)r * c;
+    /* Tiles of fewer than 4 vectors (1–2 row blocks on a few Y columns) would leave too
+     * few independent FMA chains to cover the FMA latency: they rotate k-rows over SETS
+     * accumulator sets and add the sets up at the end. */
+    const int SETS = ROWS * NV >= 4 ? 1 : ROWS * NV >= 2 ? 2 : 4;
     /* Fixed-size arrays (not VLAs): once the loops are unrolled every index is a
      * constant and the accumulators are promoted to registers. */
-    __m512 acc[8][8];
-    for (int i = 0; i < ROWS; i++)
-        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+    __m512 acc[4][8][8];
+#pragma unroll
+    for (int s = 0; s < SETS; s++)
+#pragma unroll
+        for (int i = 0; i < ROWS; i++)
+#pragma unroll
+            for (int v = 0; v < NV; v++) acc[s][i][v] = _mm512_setzero_ps();
+
+    /* acc[set] += (weights w[0..ROWS-1]) × (X row xk) */
+#define K_STEP(set, w, xk)                                                                        \
+    do {                                                                                          \
+        __m512 xv[8];                                                                             \
+        _Pragma("unroll") for (int v = 0; v < NV - 1; v++) xv[v] = _mm512_loadu_ps((xk) + 16 * v); \
+        xv[NV - 1] = _mm512_maskz_loadu_ps(tail, (xk) + 16 * (NV - 1));                           \
+        _Pragma("unroll") for (int i = 0; i < ROWS; i++) {                                        \
+            const __m512 wi = _mm512_set1_ps((w)[i]);                                             \
+            _Pragma("unroll") for (int v = 0; v < NV; v++)                                        \
+                acc[set][i][v] = _mm512_fmadd_ps(wi, xv[v], acc[set][i][v]);                      \
+        }                                                                                         \
+    } while (0)
 
     const int64_t b_end = a->row_start[br + 1];
     for (int64_t b = a->row_start[br]; b < b_end; b++) {
         const float *w = a->values + b * block_size + row0;
-        const float *xk = x + (int64_t)a->block_col[b] * c * ldx + j;
-        for (int kk = 0; kk < c; kk++, w += r, xk += ldx) {
-            __m512 xv[8];
-            for (int v = 0; v < NV - 1; v++) xv[v] = _mm512_loadu_ps(xk + 16 * v);
-            xv[NV - 1] = _mm512_maskz_loadu_ps(tail, xk + 16 * (NV - 1));
-            for (int i = 0; i < ROWS; i++) {
-                const __m512 wi = _mm512_set1_ps(w[i]);
-                for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(wi, xv[v], acc[i][v]);
+        const float *xk = x + (int64_t)a->block_col[b] * c * ldx;
+        int kk = 0;
+        if (SETS > 1) {
+            for (; kk + SETS <= c; kk += SETS, w += SETS * r, xk += SETS * ldx) {
+#pragma unroll
+                for (int s = 0; s < SETS; s++) K_STEP(s, w + s * r, xk + s * ldx);
             }
         }
+        for (; kk < c; kk++, w += r, xk += ldx) K_STEP(0, w, xk);
     }
+#undef K_STEP
+#pragma unroll
+    for (int s = 1; s < SETS; s++)
+#pragma unroll
+        for (int i = 0; i < ROWS; i++)
+#pragma unroll
+            for (int v = 0; v < NV; v++) acc[0][i][v] = _mm512_add_ps(acc[0][i][v], acc[s][i][v]);
 
     /* Epilogue fused at the store: bias[row], residual[row][col], relu. */
     const float *bias = ep ? ep->bias : NULL;
     const float *residual = ep ? ep->residual : NULL;
     const int relu = ep ? ep->relu : 0;
+    #pragma unroll
     for (int i = 0; i < ROWS; i++) {
         const int64_t row = br * r + row0 + i;
         float *yrow = y + row * ldy + j;
         const float *rrow = residual ? residual + row * ep->ld_residual + j : NULL;
         const __m512 bias_v = _mm512_set1_ps(bias ? bias[row] : 0.0f);
+        #pragma unroll
         for (int v = 0; v < NV; v++) {
             const __mmask16 mask = v == NV - 1 ? tail : (__mmask16)0xFFFF;
-            __m512 out = acc[i][v];
+            __m512 out = acc[0][i][v];
             if (bias) out = _mm512_add_ps(out, bias_v);
             if (rrow) out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(mask, rrow + 16 * v));
             if (relu) out = _mm512_max_ps(out, _mm512_setzero_ps());
@@ -116,18 +151,27 @@ void sk_f32_spmm_bsr__avx512(const sk_bsr *a, int64_t brow_begin, int64_t brow_e
     const int nv = full_vectors[rows_log2];
     const int64_t tile_cols = 16 * (int64_t)nv;
     const tile_fn full_tile = tiles[rows_log2][nv];
-    for (int64_t br = brow_begin; br < brow_end; br++) {
-        for (int64_t j = col_begin; j < col_end; j += tile_cols) {
-            const int64_t width = col_end - j;
-            tile_fn tile = full_tile;
-            __mmask16 tail = 0xFFFF;
-            if (width < tile_cols) { /* last, narrower tile: fewer vectors, masked tail */
-                const int64_t vectors = (width + 15) / 16;
-                tile = tiles[rows_log2][vectors];
-                tail = lanes_mask(width - 16 * (vectors - 1));
-            }
-            for (int row0 = 0; row0 < r; row0 += rows) tile(a, br, row0, j, tail, x, ldx, y, ldy, ep);
+    /* 1- and 2-row blocks reuse each X vector for only 1–2 FMAs: always give them a panel. */
+    float *panel = sk_bsr_x_panel(a, brow_begin, brow_end, tile_cols, ldx, r <= 2);
+    /* Column tiles outermost: the X columns of one tile (its panel) stay in L2 while
+     * every block row of this thread's range runs over them. */
+    for (int64_t j = col_begin; j < col_end; j += tile_cols) {
+        const int64_t width = col_end - j;
+        tile_fn tile = full_tile;
+        __mmask16 tail = 0xFFFF;
+        if (width < tile_cols) { /* last, narrower tile: fewer vectors, masked tail */
+            const int64_t vectors = (width + 15) / 16;
+            tile = tiles[rows_log2][vectors];
+            tail = lanes_mask(width - 16 * (vectors - 1));
         }
+        const float *xj = x + j;
+        int64_t ld_xj = ldx;
+        if (panel) {
+            ld_xj = sk_bsr_pack_x_panel(panel, x + j, ldx, a->k, width < tile_cols ? width : tile_cols);
+            xj = panel;
+        }
+        for (int64_t br = brow_begin; br < brow_end; br++)
+            for (int row0 = 0; row0 < r; row0 += rows) tile(a, br, row0, j, tail, xj, ld_xj, y, ldy, ep);
     }
 }
 

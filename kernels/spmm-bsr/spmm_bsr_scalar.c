@@ -35,27 +35,37 @@ void sk_f32_spmm_bsr__scalar(const sk_bsr *a, int64_t brow_begin, int64_t brow_e
     }
 }
 
-/* N == 1: each block's values are read once, in storage order; x is reused from cache. */
+/* N == 1: each block's values are read once, in storage order; x is reused from cache.
+ * Even and odd k accumulate separately so a one-row block is not a single serial chain
+ * of dependent multiply-adds. */
 void sk_f32_gemv_bsr__scalar(const sk_bsr *a, int64_t brow_begin, int64_t brow_end,
                              int64_t col_begin, int64_t col_end, const float *x, int64_t ldx,
                              float *y, int64_t ldy, const sk_epilogue *ep) {
     (void)col_begin;
     (void)col_end;
     const int r = a->r, c = a->c, block_size = r * c;
-    float acc[32];
+    float even[32], odd[32];
     for (int64_t br = brow_begin; br < brow_end; br++) {
-        for (int i = 0; i < r; i++) acc[i] = 0.0f;
+        for (int i = 0; i < r; i++) even[i] = odd[i] = 0.0f;
         for (int64_t b = a->row_start[br]; b < a->row_start[br + 1]; b++) {
             const float *w = a->values + b * block_size;
             const float *xb = x + (int64_t)a->block_col[b] * c * ldx;
-            for (int kk = 0; kk < c; kk++) {
-                const float xv = xb[kk * ldx];
-                for (int i = 0; i < r; i++) acc[i] += w[kk * r + i] * xv;
+            int kk = 0;
+            for (; kk + 1 < c; kk += 2) {
+                const float x0 = xb[kk * ldx], x1 = xb[(kk + 1) * ldx];
+                for (int i = 0; i < r; i++) {
+                    even[i] += w[kk * r + i] * x0;
+                    odd[i] += w[(kk + 1) * r + i] * x1;
+                }
+            }
+            if (kk < c) { /* c == 1 */
+                const float x0 = xb[kk * ldx];
+                for (int i = 0; i < r; i++) even[i] += w[kk * r + i] * x0;
             }
         }
         for (int i = 0; i < r; i++) {
             const int64_t row = br * r + i;
-            y[row * ldy] = sk_epilogue_apply(ep, row, 0, acc[i]);
+            y[row * ldy] = sk_epilogue_apply(ep, row, 0, even[i] + odd[i]);
         }
     }
 }
