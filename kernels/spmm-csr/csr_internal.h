@@ -4,10 +4,16 @@
 #define CSR_INTERNAL_H
 #include "../common/sk_internal.h"
 
-/* Rows of X per K block. The multiply packs one K block × 64 columns of X into a
- * contiguous panel (CSR_KBLOCK × 64 floats = 24 KiB) that stays in the 32 KiB L1 while
- * every output row streams its nonzeros of that block against it. */
-#define CSR_KBLOCK 96
+/* The multiply packs one K block × 64 columns of X into a contiguous panel that every
+ * output row then streams its nonzeros of that block against; between blocks each row's
+ * partial sums round-trip through memory. The block height is picked per matrix at
+ * create time: dense-ish matrices use 96 rows (24 KiB, the panel stays in the 32 KiB
+ * L1); sparser ones use taller blocks, trading some L1 misses on the panel for fewer
+ * partial-sum round trips and longer inner loops per row (measured on Zen 4). */
+#define CSR_KBLOCK_MAX 512
+/* Rows ahead whose nonzeros the SpMM kernels prefetch (they sit one row-length apart,
+ * which the hardware prefetcher does not follow; +10% at 50% sparsity). */
+#define CSR_PREFETCH_ROWS 4
 /* Widest packed panel in floats: 4 zmm accumulators per output row. */
 #define CSR_PANEL_MAX 64
 
@@ -18,7 +24,8 @@
  * vector kernel streams exactly values + indices once. */
 struct sk_csr {
     int64_t m, k, nnz;
-    int64_t kblocks;          /* ceil(k / CSR_KBLOCK) */
+    int64_t kblock;           /* rows of X per K block (see above) */
+    int64_t kblocks;          /* ceil(k / kblock) */
     int64_t *row_start;       /* m + 1 */
     uint16_t *col;            /* nnz, column index */
     float *val;               /* nnz */
@@ -31,7 +38,11 @@ typedef struct csr_block_job {
     int64_t row_begin, row_end;
     int64_t *cursor;          /* per row (indexed by row - row_begin): next nonzero */
     const uint16_t *count;    /* count of this block, indexed by row */
-    const float *panel;       /* packed X rows [k0, k0+CSR_KBLOCK), panel_width floats each */
+    /* X rows [k0, k0 + kblock) × the tile's columns, packed panel_width floats apart
+     * (zero padded past valid_cols). Packing is always worth it: reading X in place was
+     * slower even at 6 uses per X element (64x576x3136 at 90%), and strides that are
+     * multiples of 1 KiB would map a tile onto a few L1 sets. */
+    const float *panel;
     int64_t k0;
     int panel_width;          /* floats per packed row: 16, 32, 48 or 64 */
     int valid_cols;           /* columns of Y this tile covers (<= panel_width) */
@@ -42,11 +53,19 @@ typedef struct csr_block_job {
     const sk_epilogue *ep;
 } csr_block_job;
 
+/* Copies X rows [k0, k0+rows) × columns [n0, n0+cols) into panel[rows][width] (width a
+ * multiple of 16, >= cols), zero padding columns cols..width so kernels use full vectors. */
+void sk_f32_csr_pack_panel__avx512(float *panel, const float *x, int64_t ldx, int64_t k0,
+                                   int64_t rows, int64_t n0, int cols, int width);
+void sk_f32_csr_pack_panel__avx2(float *panel, const float *x, int64_t ldx, int64_t k0,
+                                 int64_t rows, int64_t n0, int cols, int width);
 void sk_f32_spmm_csr__avx512_block(const csr_block_job *job);
 void sk_f32_spmm_csr__avx2_block(const csr_block_job *job);
+/* Portable path (and the fallback when scratch memory runs out): Y rows
+ * [row_begin, row_end) × columns [col_begin, col_end). */
 void sk_f32_spmm_csr__scalar(const struct sk_csr *a, int64_t row_begin, int64_t row_end,
-                             int64_t n, const float *x, int64_t ldx, float *y, int64_t ldy,
-                             const sk_epilogue *ep);
+                             int64_t col_begin, int64_t col_end, const float *x, int64_t ldx,
+                             float *y, int64_t ldy, const sk_epilogue *ep);
 
 /* N == 1: y[row] = epilogue(dot(row, x)) for rows [row_begin, row_end). */
 void sk_f32_spmv_csr__scalar(const struct sk_csr *a, int64_t row_begin, int64_t row_end,
