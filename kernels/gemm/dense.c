@@ -1,14 +1,16 @@
 /* Dense fp32 Y = W·X: weight packing, ISA dispatch, cache blocking and threading.
  *
  * GEMM (N > 1) follows the classic BLIS loop nest, with W already packed at create time:
- *   for jc over N in NC columns            (X block of KC x NC stays in L2/L3)
- *     for pc over K in KC rows             (pack X block into NR-wide panels)
+ *   for jc over N in NC columns            (X block of KC x NC, L2/L3)
+ *     for pc over K in KC rows             (pack the X block into NR-wide panels)
  *       for ic over M in MC rows           (W block of MC x KC stays in L2)
- *         for each NR panel                (panel of KC x NR stays in L1)
+ *         for each NR panel                (KC x NR panel, reused by every strip, L1/L2)
  *           for each 16-row strip          -> ISA microkernel, epilogue fused in the
  *                                             store of the last K block.
- * Threads split M (strips) when there are enough strips, sharing one X pack buffer that
- * they fill cooperatively; otherwise they split N and each packs its own columns.
+ * When a thread has only a few strips, packing costs more than it saves: X panels are
+ * then read in place (direct mode) with software prefetch of the next panel.
+ * Threads split M (strips) when there are enough strips, otherwise N; each thread packs
+ * the X it needs into a buffer of its own, so threads never wait for each other.
  * GEMV (N == 1) streams each strip once in a memory-bound kernel of its own. */
 #include "dense_internal.h"
 
@@ -50,26 +52,48 @@ size_t sk_dense_bytes(const sk_dense *a) {
 /* ---- GEMM driver ------------------------------------------------------------------ */
 
 typedef struct gemm_blocking {
-    int nr;          /* panel width of the microkernel */
-    int64_t kc;      /* K block: KC x NR X panel in L1 */
-    int64_t mc;      /* M block in strips: MC*16 x KC of W in L2 */
-    int64_t nc;      /* N block (multiple of nr): KC x NC of packed X */
+    int nr;          /* panel width of the microkernel (floats) */
+    int64_t kc;      /* K block: bounds the KC x NR panel (L1/L2) and the W strip slice */
+    int64_t mc;      /* M block in strips: MC*16 x KC of W stays in L2 */
+    int64_t nc;      /* N block (multiple of nr): KC x NC of packed X per thread */
     sk_strip_kernel_fn kernel;
 } gemm_blocking;
+
+/* Block sizes (overridable at build time for tuning). Measured on Zen 4 (32 KiB L1d,
+ * 1 MiB L2): KC 128..512 and MC 8..32 strips are within noise of each other; a wide NC
+ * (one N block up to 768 columns) gains ~5% on M=3072 over NC=384. */
+#ifndef SK_AVX512_KC
+#define SK_AVX512_KC 256
+#endif
+#ifndef SK_AVX512_MC
+#define SK_AVX512_MC 16
+#endif
+#ifndef SK_AVX512_NC
+#define SK_AVX512_NC (SK_NR_AVX512 * 16)
+#endif
+#ifndef SK_AVX2_KC
+#define SK_AVX2_KC 256
+#endif
+#ifndef SK_AVX2_MC
+#define SK_AVX2_MC 16
+#endif
+#ifndef SK_AVX2_NC
+#define SK_AVX2_NC (SK_NR_AVX2 * 16)
+#endif
 
 static gemm_blocking blocking_for(sk_isa isa) {
     gemm_blocking b;
     if (isa == SK_ISA_AVX512) {
         b.nr = SK_NR_AVX512;
-        b.kc = 256;
-        b.mc = 16;
-        b.nc = SK_NR_AVX512 * 8;
+        b.kc = SK_AVX512_KC;
+        b.mc = SK_AVX512_MC;
+        b.nc = SK_AVX512_NC;
         b.kernel = sk_f32_gemm__avx512_8x48;
     } else {
         b.nr = SK_NR_AVX2;
-        b.kc = 256;
-        b.mc = 16;
-        b.nc = SK_NR_AVX2 * 16;
+        b.kc = SK_AVX2_KC;
+        b.mc = SK_AVX2_MC;
+        b.nc = SK_AVX2_NC;
         b.kernel = sk_f32_gemm__avx2_6x16;
     }
     return b;
@@ -108,70 +132,94 @@ typedef struct gemm_call {
     const sk_epilogue *ep;  /* NULL when empty */
 } gemm_call;
 
-/* Computes the Y rectangle strips [s0,s1) x columns [c0,c1). With `shared`, all threads
- * run this with the same column range and fill buf together (barriers inside), so every
- * thread must call it even with an empty strip range. */
+/* Computes the Y rectangle strips [s0,s1) x columns [c0,c1) with a private buffer.
+ * Packed mode: each X block is packed into NR-wide panels in buf.
+ * Direct mode: full-width panels are read straight from X (stride ldx); only the edge
+ * panel is packed (zero padded) into buf. Packing an X element costs about as much as
+ * one strip's work on it, so packing pays only when many strips reuse each panel.
+ * Threads never wait for each other: on a shared machine a barrier per K block turns
+ * every preemption of one thread into a stall of all (measured: private packing beats a
+ * cooperatively filled shared buffer, despite packing X once per thread). */
 static void gemm_rectangle(const gemm_call *c, const gemm_blocking *b, int64_t s0, int64_t s1,
-                           int64_t c0, int64_t c1, float *buf, int shared, int tid,
-                           int nthreads) {
+                           int64_t c0, int64_t c1, float *buf, int direct) {
     const sk_dense *a = c->a;
     const int nr = b->nr;
+    /* K blocks of equal size (<= kc): K = 576 runs as 2 x 288 rather than 256+256+64,
+     * which would add a pass over Y for little work. */
+    int64_t kblocks = (a->k + b->kc - 1) / b->kc;
+    int64_t kc = (a->k + kblocks - 1) / kblocks;
     for (int64_t jc = c0; jc < c1; jc += b->nc) {
         int64_t ncb = min64(b->nc, c1 - jc);
         int64_t panels = (ncb + nr - 1) / nr;
-        for (int64_t pc = 0; pc < a->k; pc += b->kc) {
-            int64_t kcb = min64(b->kc, a->k - pc);
-            if (shared) {
-                int64_t p0, p1;
-                sk_partition(panels, 1, nthreads, tid, &p0, &p1);
-                pack_x_panels(c->x, c->ldx, pc, kcb, jc, ncb, nr, p0, p1, buf);
-#pragma omp barrier
-            } else {
+        int64_t full_panels = ncb / nr;
+        for (int64_t pc = 0; pc < a->k; pc += kc) {
+            int64_t kcb = min64(kc, a->k - pc);
+            if (!direct)
                 pack_x_panels(c->x, c->ldx, pc, kcb, jc, ncb, nr, 0, panels, buf);
-            }
-            int accumulate = pc > 0;
+            else if (full_panels < panels) /* the edge panel only, as panel 0 of buf */
+                pack_x_panels(c->x, c->ldx, pc, kcb, jc + full_panels * nr,
+                              ncb - full_panels * nr, nr, 0, 1, buf);
+            sk_tile t;
+            t.ldy = c->ldy;
+            t.accumulate = pc > 0;
             int last = pc + kcb == a->k;
             for (int64_t is = s0; is < s1; is += b->mc) {
                 int64_t ie = min64(is + b->mc, s1);
                 for (int64_t p = 0; p < panels; p++) {
                     int64_t col = jc + p * nr;
-                    int cols = (int)min64(nr, jc + ncb - col);
-                    const float *xp = buf + p * kcb * nr;
+                    t.cols = (int)min64(nr, jc + ncb - col);
+                    t.x_next = NULL;
+                    if (!direct) {
+                        t.x = buf + p * kcb * nr;
+                        t.ldx = nr;
+                    } else if (p < full_panels) {
+                        t.x = c->x + pc * c->ldx + col;
+                        t.ldx = c->ldx;
+                        /* first pass over this block: prefetch the next in-place panel */
+                        if (is == s0 && p + 1 < full_panels) t.x_next = t.x + nr;
+                    } else {
+                        t.x = buf;
+                        t.ldx = nr;
+                    }
                     for (int64_t s = is; s < ie; s++) {
                         int64_t row0 = s * SK_DENSE_MR;
-                        int rows = (int)min64(SK_DENSE_MR, a->m - row0);
                         sk_epilogue tile_ep;
-                        const sk_epilogue *tep = NULL;
+                        t.w = sk_dense_strip(a, s) + pc * SK_DENSE_MR;
+                        t.y = c->y + row0 * c->ldy + col;
+                        t.rows = (int)min64(SK_DENSE_MR, a->m - row0);
+                        t.ep = NULL;
                         if (last && c->ep) {
                             tile_ep = sk_epilogue_at(c->ep, row0, col);
-                            tep = &tile_ep;
+                            t.ep = &tile_ep;
                         }
-                        b->kernel(kcb, sk_dense_strip(a, s) + pc * SK_DENSE_MR, xp,
-                                  c->y + row0 * c->ldy + col, c->ldy, rows, cols, accumulate, tep);
+                        b->kernel(kcb, &t);
+                        t.x_next = NULL; /* only the panel's first strip prefetches */
                     }
                 }
-            }
-            if (shared) {
-#pragma omp barrier
             }
         }
     }
 }
 
-static size_t pack_buffer_floats(const gemm_blocking *b, int64_t k, int64_t width) {
-    int64_t nc = min64(b->nc, width);
+static size_t pack_buffer_floats(const gemm_blocking *b, int64_t k, int64_t width, int direct) {
+    int64_t nc = direct ? b->nr : min64(b->nc, width);
     nc = (nc + b->nr - 1) / b->nr * b->nr;
     return (size_t)(min64(b->kc, k) * nc);
 }
 
-/* Splitting M keeps each thread's W private and shares X; preferred whenever the strips
- * divide well. Splitting N suits few rows and many columns (e.g. conv M=64, N=3136). */
+/* Threads split M (strips) when there are enough strips: each owns its rows of W.
+ * Few rows and many columns (e.g. conv M=64, N=3136) split N instead. */
 static int prefer_split_n(int64_t strips, int64_t n, int nr, int threads) {
     if (threads <= 1) return 0;
     int64_t panels = (n + nr - 1) / nr;
     if (strips >= 4 * (int64_t)threads) return 0;
     return panels >= 2 * (int64_t)threads;
 }
+
+/* Direct (unpacked) X when a thread has at most this many strips to reuse each panel. */
+#ifndef SK_DIRECT_MAX_STRIPS
+#define SK_DIRECT_MAX_STRIPS 8
+#endif
 
 static void gemm_scalar_parallel(const gemm_call *c, int threads) {
     int split_n = prefer_split_n(c->a->strips, c->n, 16, threads);
@@ -186,38 +234,26 @@ static void gemm_scalar_parallel(const gemm_call *c, int threads) {
     }
 }
 
-static void gemm_packed_parallel(const gemm_call *c, sk_isa isa, int threads) {
+static void gemm_blocked_parallel(const gemm_call *c, sk_isa isa, int threads) {
     gemm_blocking b = blocking_for(isa);
     const sk_dense *a = c->a;
     int split_n = prefer_split_n(a->strips, c->n, b.nr, threads);
-    if (!split_n) {
-        float *buf = sk_alloc(pack_buffer_floats(&b, a->k, c->n) * sizeof(float));
-        if (!buf) {
-            gemm_scalar_parallel(c, threads);
-            return;
-        }
+    int64_t strips_per_thread = split_n ? a->strips : (a->strips + threads - 1) / threads;
+    int direct = strips_per_thread <= SK_DIRECT_MAX_STRIPS;
 #pragma omp parallel num_threads(threads)
-        {
-            int tid = omp_get_thread_num(), nth = omp_get_num_threads();
-            int64_t s0, s1;
-            sk_partition(a->strips, 1, nth, tid, &s0, &s1);
-            gemm_rectangle(c, &b, s0, s1, 0, c->n, buf, nth > 1, tid, nth);
-        }
-        sk_free(buf);
-    } else {
-#pragma omp parallel num_threads(threads)
-        {
-            int tid = omp_get_thread_num(), nth = omp_get_num_threads();
-            int64_t c0, c1;
-            sk_partition(c->n, b.nr, nth, tid, &c0, &c1);
-            if (c0 < c1) {
-                float *buf = sk_alloc(pack_buffer_floats(&b, a->k, c1 - c0) * sizeof(float));
-                if (buf) {
-                    gemm_rectangle(c, &b, 0, a->strips, c0, c1, buf, 0, tid, nth);
-                    sk_free(buf);
-                } else {
-                    sk_f32_gemm__scalar_16x16(a, 0, a->strips, c0, c1, c->x, c->ldx, c->y, c->ldy, c->ep);
-                }
+    {
+        int tid = omp_get_thread_num(), nth = omp_get_num_threads();
+        int64_t s0 = 0, s1 = a->strips, c0 = 0, c1 = c->n;
+        if (split_n) sk_partition(c->n, b.nr, nth, tid, &c0, &c1);
+        else sk_partition(a->strips, 1, nth, tid, &s0, &s1);
+        if (s0 < s1 && c0 < c1) {
+            /* Per call and per thread: two multiplies may run concurrently. */
+            float *buf = sk_alloc(pack_buffer_floats(&b, a->k, c1 - c0, direct) * sizeof(float));
+            if (buf) {
+                gemm_rectangle(c, &b, s0, s1, c0, c1, buf, direct);
+                sk_free(buf);
+            } else { /* out of memory: the scalar path needs no buffer */
+                sk_f32_gemm__scalar_16x16(a, s0, s1, c0, c1, c->x, c->ldx, c->y, c->ldy, c->ep);
             }
         }
     }
@@ -242,5 +278,5 @@ void sk_dense_multiply(const sk_dense *a, int64_t n, const float *x, int64_t ldx
     }
     gemm_call c = {a, n, x, ldx, y, ldy, ep};
     if (isa == SK_ISA_SCALAR) gemm_scalar_parallel(&c, threads);
-    else gemm_packed_parallel(&c, isa, threads);
+    else gemm_blocked_parallel(&c, isa, threads);
 }

@@ -26,21 +26,27 @@ static inline const float *sk_dense_strip(const sk_dense *a, int64_t s) {
     return a->w + s * a->k * SK_DENSE_MR;
 }
 
-/* An epilogue already offset to a tile's top-left corner (bias by row, residual by row
- * and column), or NULL when the tile needs none (or this is not the last K block). */
+/* True when the epilogue changes nothing: multiply then passes NULL to the kernels. */
 static inline int sk_epilogue_is_empty(const sk_epilogue *ep) {
     return ep == NULL || (ep->bias == NULL && ep->residual == NULL && !ep->relu);
 }
 
-/* One strip-by-panel microkernel call: Y[rows x cols] (+)= Wstrip[16 x kc] * Xpanel[kc x cols]
- *   w        : strip data at the first k of the block, row stride... k-major, 16 per k
- *   xp       : packed X panel, kc rows of `nr` floats (zero padded past the matrix edge)
- *   rows     : valid rows (1..16), cols: valid columns (1..nr)
- *   accumulate: add to what Y holds (K blocks after the first)
- *   ep       : tile epilogue to apply in the store (last K block only) or NULL. */
-typedef void (*sk_strip_kernel_fn)(int64_t kc, const float *w, const float *xp, float *y,
-                                   int64_t ldy, int rows, int cols, int accumulate,
-                                   const sk_epilogue *ep);
+/* One strip-by-panel microkernel call: Y[rows x cols] (+)= Wstrip[16 x kc] * Xpanel[kc x cols]. */
+typedef struct sk_tile {
+    const float *w;         /* strip data at the first k of the block (k-major, 16 per k) */
+    const float *x;         /* X panel: kc rows with stride ldx; either a packed panel */
+    int64_t ldx;            /* (ldx = nr, zero padded) or, full-width panels, X itself */
+    const float *x_next;    /* the next panel (same stride) to prefetch while computing, */
+                            /* when X is read in place and this is its first use; or NULL */
+    float *y;               /* top-left element of the Y tile */
+    int64_t ldy;
+    int rows;               /* valid rows, 1..16 (the strip's padding rows are skipped) */
+    int cols;               /* valid columns, 1..nr */
+    int accumulate;         /* add to Y (every K block after the first) */
+    const sk_epilogue *ep;  /* epilogue offset to this tile (last K block only), or NULL */
+} sk_tile;
+
+typedef void (*sk_strip_kernel_fn)(int64_t kc, const sk_tile *t);
 
 /* GEMV over strips [s0, s1): y[row*ldy] = epilogue(W[row,:] . x), x[k*ldx]. */
 typedef void (*sk_gemv_fn)(const sk_dense *a, int64_t s0, int64_t s1, const float *x,
@@ -50,12 +56,8 @@ typedef void (*sk_gemv_fn)(const sk_dense *a, int64_t s0, int64_t s1, const floa
 #define SK_NR_AVX512 48
 #define SK_NR_AVX2 16
 
-void sk_f32_gemm__avx512_8x48(int64_t kc, const float *w, const float *xp, float *y,
-                              int64_t ldy, int rows, int cols, int accumulate,
-                              const sk_epilogue *ep);
-void sk_f32_gemm__avx2_6x16(int64_t kc, const float *w, const float *xp, float *y,
-                            int64_t ldy, int rows, int cols, int accumulate,
-                            const sk_epilogue *ep);
+void sk_f32_gemm__avx512_8x48(int64_t kc, const sk_tile *t);
+void sk_f32_gemm__avx2_6x16(int64_t kc, const sk_tile *t);
 /* Scalar path: works straight from row-major X (no packing, no buffers). */
 void sk_f32_gemm__scalar_16x16(const sk_dense *a, int64_t s0, int64_t s1, int64_t c0,
                                int64_t c1, const float *x, int64_t ldx, float *y,
@@ -68,7 +70,8 @@ void sk_f32_gemv__avx2_16x(const sk_dense *a, int64_t s0, int64_t s1, const floa
 void sk_f32_gemv__scalar_16x(const sk_dense *a, int64_t s0, int64_t s1, const float *x,
                              int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
 
-/* Epilogue offset to the tile whose top-left element is (row, col). */
+/* Epilogue offset to the tile whose top-left element is (row, col): bias by row,
+ * residual by row and column, so kernels index both from the tile's corner. */
 static inline sk_epilogue sk_epilogue_at(const sk_epilogue *ep, int64_t row, int64_t col) {
     sk_epilogue t = *ep;
     if (t.bias) t.bias += row;
