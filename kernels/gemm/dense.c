@@ -61,12 +61,10 @@ typedef struct gemm_blocking {
 
 /* Block sizes (overridable at build time for tuning). Measured on Zen 4 (32 KiB L1d,
  * 1 MiB L2): KC 128..512 and MC 8..32 strips are within noise of each other; a wide NC
- * (one N block up to 768 columns) gains ~5% on M=3072 over NC=384. */
+ * (one N block up to 768 columns) gains ~5% on M=3072 over NC=384. MC comes from the
+ * hwloc L2 size (m_block_strips). */
 #ifndef SK_AVX512_KC
 #define SK_AVX512_KC 256
-#endif
-#ifndef SK_AVX512_MC
-#define SK_AVX512_MC 16
 #endif
 #ifndef SK_AVX512_NC
 #define SK_AVX512_NC (SK_NR_AVX512 * 16)
@@ -74,25 +72,39 @@ typedef struct gemm_blocking {
 #ifndef SK_AVX2_KC
 #define SK_AVX2_KC 256
 #endif
-#ifndef SK_AVX2_MC
-#define SK_AVX2_MC 16
-#endif
 #ifndef SK_AVX2_NC
 #define SK_AVX2_NC (SK_NR_AVX2 * 16)
 #endif
+
+/* The M block (in 16-row strips) keeps an MC x KC slice of packed W resident in L2
+ * while it is reused across the X panels of an N block. It is sized from the L2 that
+ * hwloc reports: a quarter of it, leaving room for the X block and Y (on the 1 MiB L2
+ * this was tuned on that is 16 strips, the measured optimum). SK_DENSE_MC overrides it
+ * at build time for tuning. */
+static int64_t m_block_strips(int64_t kc) {
+#ifdef SK_DENSE_MC
+    (void)kc;
+    return SK_DENSE_MC;
+#else
+    int64_t l2 = sk_query_topology().l2_bytes;
+    if (l2 <= 0) l2 = 1 << 20;
+    int64_t strips = l2 / 4 / (SK_DENSE_MR * kc * (int64_t)sizeof(float));
+    return strips < 4 ? 4 : strips > 64 ? 64 : strips;
+#endif
+}
 
 static gemm_blocking blocking_for(sk_isa isa) {
     gemm_blocking b;
     if (isa == SK_ISA_AVX512) {
         b.nr = SK_NR_AVX512;
         b.kc = SK_AVX512_KC;
-        b.mc = SK_AVX512_MC;
+        b.mc = m_block_strips(b.kc);
         b.nc = SK_AVX512_NC;
         b.kernel = sk_f32_gemm__avx512_8x48;
     } else {
         b.nr = SK_NR_AVX2;
         b.kc = SK_AVX2_KC;
-        b.mc = SK_AVX2_MC;
+        b.mc = m_block_strips(b.kc);
         b.nc = SK_AVX2_NC;
         b.kernel = sk_f32_gemm__avx2_6x16;
     }
