@@ -16,11 +16,21 @@ public struct KernelBenchmark {
             self.n = n
         }
 
-        /// Parses "MxKxN" (e.g. 1024x1024x256).
+        /// Largest operand a benchmark shape may ask for, in elements (1 GiB of fp32).
+        public static let maxOperandElements = 1 << 28
+
+        /// Parses "MxKxN" (e.g. 1024x1024x256) and refuses shapes whose operands would
+        /// not fit in memory (or whose sizes would overflow) before anything is allocated.
         public init(parsing text: String) throws(KernelError) {
-            let parts = text.lowercased().split(separator: "x").map { Int($0) }
+            let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
             guard parts.count == 3, let m = parts[0], let k = parts[1], let n = parts[2], m > 0, k > 0, n > 0 else {
                 throw .invalidArgument("shape '\(text)' must be MxKxN with positive integers, e.g. 1024x1024x256")
+            }
+            for (name, a, b) in [("W (MxK)", m, k), ("X (KxN)", k, n), ("Y (MxN)", m, n)] {
+                let (elements, overflow) = a.multipliedReportingOverflow(by: b)
+                guard !overflow, elements <= Self.maxOperandElements else {
+                    throw .invalidArgument("shape '\(text)': \(name) would exceed \(Self.maxOperandElements) elements (1 GiB)")
+                }
             }
             self.init(name: text, m: m, k: k, n: n)
         }
@@ -34,6 +44,7 @@ public struct KernelBenchmark {
         Shape(name: "mlp-1024 N=64", m: 1024, k: 1024, n: 64),
         Shape(name: "mlp-1024 N=256", m: 1024, k: 1024, n: 256),
         Shape(name: "gemv-4096", m: 4096, k: 4096, n: 1),
+        Shape(name: "mlp-4096 N=256", m: 4096, k: 4096, n: 256),
         Shape(name: "gpt3s-ffn-up", m: 3072, k: 768, n: 512),
         Shape(name: "gpt3s-ffn-down", m: 768, k: 3072, n: 512),
         Shape(name: "r18-conv2", m: 64, k: 576, n: 3136),
@@ -83,6 +94,13 @@ public struct KernelBenchmark {
     /// Seconds each timed sample aims for; the median of `samples` samples is reported.
     public var sampleSeconds = 0.02
     public var samples = 7
+    /// Evict the caches before every timed call, so the weights come from DRAM as they
+    /// do in a network whose weights exceed the last-level cache. Without it, a sparse
+    /// matrix small enough to stay in L3 between repetitions races a dense one that
+    /// cannot, which flatters memory-bound (batch-1) ratios.
+    public var coldCaches = false
+    /// Samples taken in cold mode (one call each).
+    public var coldSamples = 15
 
     public init(options: ExecutionOptions) { self.options = options }
 
@@ -124,13 +142,14 @@ public struct KernelBenchmark {
     public func run(peakGFLOPS: Double, progress: (Result) -> Void = { _ in }) throws(KernelError) -> [Result] {
         try validate()
         var results: [Result] = []
+        let evictor = coldCaches ? CacheEvictor() : nil
         for (shapeIndex, shape) in shapes.enumerated() {
             let seed = UInt64(shapeIndex + 1)
             let x = RandomWeights.dense(rows: shape.k, columns: shape.n, seed: seed &* 7919)
             let denseW = RandomWeights.dense(rows: shape.m, columns: shape.k, seed: seed)
             let dense = try DenseWeights(denseW)
             var y = Matrix(zeros: shape.m, shape.n)
-            let denseSeconds = time(dense, x, &y)
+            let denseSeconds = time(dense, x, &y, evictor: evictor)
             let denseResult = Result(
                 shape: shape.name, format: "dense", pattern: "dense", sparsity: 0, M: shape.m, K: shape.k, N: shape.n,
                 nonzeros: shape.m * shape.k, seconds: denseSeconds,
@@ -144,7 +163,7 @@ public struct KernelBenchmark {
                 let w = try RandomWeights.matrix(rows: shape.m, columns: shape.k, pattern: item.pattern,
                                                  sparsity: item.sparsity, seed: seed &* 104_729 &+ UInt64(caseIndex))
                 let prepared = try prepareWeights(w, as: item.pattern)
-                let seconds = time(prepared, x, &y)
+                let seconds = time(prepared, x, &y, evictor: evictor)
                 let verified = try agrees(prepared, y, with: w, x)
                 let nonzeros = w.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
                 let gflops = 2 * Double(nonzeros) * Double(shape.n) / seconds / 1e9
@@ -160,22 +179,33 @@ public struct KernelBenchmark {
         return results
     }
 
-    /// Median seconds per multiply over `samples` samples of about `sampleSeconds` each.
-    func time(_ w: WeightMatrix, _ x: Matrix, _ y: inout Matrix) -> Double {
-        w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options)  // warm caches and the thread pool
+    /// Median seconds per multiply: warm, over `samples` samples of about
+    /// `sampleSeconds` each; cold, over `coldSamples` single calls each after an eviction.
+    func time(_ w: WeightMatrix, _ x: Matrix, _ y: inout Matrix, evictor: CacheEvictor?) -> Double {
+        w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options)  // warm the thread pool
         let clock = ContinuousClock()
-        let once = clock.measure { w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options) }
-        let onceSeconds = max(Double(once.components.attoseconds) / 1e18 + Double(once.components.seconds), 1e-7)
-        let repetitions = max(1, Int(sampleSeconds / onceSeconds))
         var perCall: [Double] = []
-        for _ in 0..<samples {
-            let elapsed = clock.measure {
-                for _ in 0..<repetitions { w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options) }
+        if let evictor {
+            for _ in 0..<coldSamples {
+                evictor.evict()
+                perCall.append(seconds(clock.measure { w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options) }))
             }
-            perCall.append((Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) / Double(repetitions))
+        } else {
+            let once = seconds(clock.measure { w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options) })
+            let repetitions = max(1, Int(sampleSeconds / max(once, 1e-7)))
+            for _ in 0..<samples {
+                let elapsed = clock.measure {
+                    for _ in 0..<repetitions { w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options) }
+                }
+                perCall.append(seconds(elapsed) / Double(repetitions))
+            }
         }
         perCall.sort()
         return perCall[perCall.count / 2]
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Checks the timed kernel's last output against the dense kernel on the same
@@ -188,5 +218,31 @@ public struct KernelBenchmark {
             if abs(y.values[i] - expected.values[i]) > tolerance * scale * 4 { return false }
         }
         return true
+    }
+}
+
+/// Pushes everything else out of the caches by reading a buffer twice the size of the
+/// last-level cache, one load per cache line.
+final class CacheEvictor {
+    private var buffer: [Float]
+    private var sink: Float = 0
+
+    init() {
+        let l3 = Machine.topology.l3Bytes
+        let bytes = max(2 * (l3 > 0 ? l3 : 32 << 20), 64 << 20)
+        buffer = [Float](repeating: 1, count: bytes / MemoryLayout<Float>.size)
+    }
+
+    func evict() {
+        var total: Float = 0
+        buffer.withUnsafeMutableBufferPointer { values in
+            // Writing as well as reading leaves the lines dirty, so the kernel's data
+            // cannot survive in any level as a clean copy.
+            for index in stride(from: 0, to: values.count, by: 16) {
+                total += values[index]
+                values[index] = total
+            }
+        }
+        sink += total
     }
 }

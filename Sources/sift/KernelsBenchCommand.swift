@@ -23,6 +23,9 @@ struct KernelsBenchCommand: ParsableCommand {
     @Option(help: "Comma-separated block shapes for the bsr format.")
     var block = "16x16,4x4"
 
+    @Flag(help: "Evict the caches before every timed call (weights come from DRAM, as in a network larger than the L3).")
+    var cold = false
+
     @OptionGroup var execution: ExecutionArguments
 
     @Flag(help: "Print JSON instead of a table.")
@@ -45,6 +48,7 @@ struct KernelsBenchCommand: ParsableCommand {
         }
         benchmark.nmPatterns = try list(nm).map { text throws(KernelError) in try SparsePattern.parseNM(text) }
         benchmark.blockPatterns = try list(block).map { text throws(KernelError) in try SparsePattern.parseBlock(text) }
+        benchmark.coldCaches = cold
         try benchmark.validate()
         return benchmark
     }
@@ -61,10 +65,13 @@ struct KernelsBenchCommand: ParsableCommand {
             let topology = Machine.topology
             // The peak is the best of a few probe runs: a higher peak makes our own
             // percentages smaller, never larger.
-            let peak = (0..<3).map { _ in Machine.measuredPeakGFLOPS(isa: options.isa, threads: options.threads) }.max()!
+            let peak = (0..<3).map { _ in Machine.measuredPeakGFLOPS(isa: options.isa, threads: options.threads) }.max() ?? 0
+            guard peak > 0, peak.isFinite else {
+                throw KernelError.invalidArgument("the FMA peak probe measured \(peak) GFLOP/s; cannot express results as % of peak")
+            }
             let bandwidth = Machine.measuredReadBandwidthGBs(threads: options.threads)
             let header = BenchHeader(isa: options.isa.rawValue, threads: options.threads, peakGFLOPS: peak,
-                                     dramReadGBs: bandwidth,
+                                     dramReadGBs: bandwidth, caches: cold ? "cold" : "warm",
                                      cores: topology.cores, l1dBytes: topology.l1dBytes, l2Bytes: topology.l2Bytes,
                                      l3Bytes: topology.l3Bytes)
             if !json { printTableHeader(header) }
@@ -80,7 +87,10 @@ struct KernelsBenchCommand: ParsableCommand {
                 let report = BenchReport(machine: header, peak_gflops: peak, results: results)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try! encoder.encode(report), as: UTF8.self))
+                guard let encoded = try? encoder.encode(report) else {
+                    throw KernelError.invalidArgument("the results hold a non-finite number and cannot be written as JSON")
+                }
+                print(String(decoding: encoded, as: UTF8.self))
             } else if results.contains(where: { !$0.verified }) {
                 print("WARNING: some kernels did not match the dense product (verified = no)")
             }
@@ -92,10 +102,11 @@ struct KernelsBenchCommand: ParsableCommand {
         let threads: Int
         let peakGFLOPS: Double
         let dramReadGBs: Double
+        let caches: String
         let cores: Int
         let l1dBytes: Int, l2Bytes: Int, l3Bytes: Int
         enum CodingKeys: String, CodingKey {
-            case isa, threads, cores, peakGFLOPS = "peak_gflops", dramReadGBs = "dram_read_gbs"
+            case isa, threads, cores, caches, peakGFLOPS = "peak_gflops", dramReadGBs = "dram_read_gbs"
             case l1dBytes = "l1d_bytes", l2Bytes = "l2_bytes", l3Bytes = "l3_bytes"
         }
     }
@@ -109,6 +120,7 @@ struct KernelsBenchCommand: ParsableCommand {
     func printTableHeader(_ h: BenchHeader) {
         print("sift kernels bench: ISA \(h.isa), \(h.threads) thread(s), measured fp32 FMA peak \(format(h.peakGFLOPS, 1)) GFLOP/s, DRAM read \(format(h.dramReadGBs, 1)) GB/s")
         print("machine: \(h.cores) cores, L1d \(h.l1dBytes / 1024) KiB, L2 \(h.l2Bytes / 1024) KiB, L3 \(h.l3Bytes / 1024 / 1024) MiB")
+        print("caches: \(h.caches == "cold" ? "cold (evicted before every timed call: weights stream from DRAM)" : "warm (repeated calls: weights that fit stay in cache)")")
         print("GFLOP/s counts nonzero FLOPs only; speedup is vs this project's dense GEMM, same shape and threads, this run.")
         print(pad("shape", 16) + pad("M", 6) + pad("K", 6) + pad("N", 6) + pad("format", 8) + pad("pattern", 14)
               + pad("sparsity", 9) + pad("time(us)", 11) + pad("GFLOP/s", 9) + pad("%peak", 7) + pad("speedup", 9) + "ok")

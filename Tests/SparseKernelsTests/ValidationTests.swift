@@ -112,3 +112,18 @@ struct RandomWeightsTests {
         #expect(block.values.filter { $0 != 0 }.count == 8 * 32)
     }
 }
+
+@Suite("Benchmark configuration")
+struct BenchmarkConfigurationTests {
+    @Test("Shapes parse, and shapes too large or malformed are refused before allocation",
+          arguments: ["1x1x1x", "1x4294967296x4294967296", "1x1x10000000000000", "0x4x4", "4x4", "axbxc", "100000x100000x1"])
+    func badShapes(text: String) {
+        #expect(throws: KernelError.self, "\(text)") { try KernelBenchmark.Shape(parsing: text) }
+    }
+
+    @Test("A good shape keeps its dimensions")
+    func goodShape() throws {
+        let shape = try KernelBenchmark.Shape(parsing: "1024x512x3")
+        #expect(shape.m == 1024 && shape.k == 512 && shape.n == 3)
+    }
+}
