@@ -70,8 +70,6 @@ void sk_f32_spmm_csr__scalar(const struct sk_csr *a, int64_t row_begin, int64_t 
 /* N == 1: y[row] = epilogue(dot(row, x)) for rows [row_begin, row_end). */
 void sk_f32_spmv_csr__scalar(const struct sk_csr *a, int64_t row_begin, int64_t row_end,
                              const float *x, int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
-void sk_f32_spmv_csr__avx512(const struct sk_csr *a, int64_t row_begin, int64_t row_end,
-                             const float *x, int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
 void sk_f32_spmv_csr__avx2(const struct sk_csr *a, int64_t row_begin, int64_t row_end,
                            const float *x, int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
 #endif

@@ -91,9 +91,9 @@ void sk_f32_spmm_csr__avx2_block(const csr_block_job *job) {
     }
 }
 
-/* Four x values picked by four 16-bit column indices packed in one 64-bit word; same
- * as in spmm_csr_avx512.c (each file needs its own copy under its target attribute).
- * Plain loads + inserts beat vgatherdps (ymm: 3.0 vs 5.2 nonzeros/ns on Zen 4). */
+/* Four x values picked by four 16-bit column indices packed in one 64-bit word. Plain
+ * loads + inserts beat the hardware gather (Zen 4: vgatherdps is microcoded; ymm 3.0 and
+ * zmm 2.6 vs 5.2 nonzeros/ns for this). The AVX-512 path uses this SpMV too. */
 static inline __m128 gather4(const float *x, uint64_t cols) {
     return _mm_setr_ps(x[cols & 0xFFFF], x[(cols >> 16) & 0xFFFF], x[(cols >> 32) & 0xFFFF], x[cols >> 48]);
 }

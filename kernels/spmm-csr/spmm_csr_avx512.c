@@ -101,38 +101,4 @@ void sk_f32_spmm_csr__avx512_block(const csr_block_job *job) {
     }
 }
 
-/* Four x values picked by four 16-bit column indices packed in one 64-bit word. Plain
- * loads + inserts beat the hardware gather here: Zen 4's vgatherdps is microcoded and
- * slower than scalar loads (measured: 2.6 vs 5.2 nonzeros/ns on 4096x4096 at 90%). */
-static inline __m128 gather4(const float *x, uint64_t cols) {
-    return _mm_setr_ps(x[cols & 0xFFFF], x[(cols >> 16) & 0xFFFF], x[(cols >> 32) & 0xFFFF], x[cols >> 48]);
-}
-
-void sk_f32_spmv_csr__avx512(const struct sk_csr *a, int64_t row_begin, int64_t row_end,
-                             const float *x, int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep) {
-    (void)ldx; /* the driver hands us a contiguous x */
-    const uint16_t *col = a->col;
-    const float *val = a->val;
-    for (int64_t row = row_begin; row < row_end; row++) {
-        int64_t q = a->row_start[row];
-        const int64_t end = a->row_start[row + 1];
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-        for (; q + 16 <= end; q += 16) {
-            uint64_t c[4];
-            memcpy(c, col + q, sizeof c);
-            const __m256 x0 = _mm256_set_m128(gather4(x, c[1]), gather4(x, c[0]));
-            const __m256 x1 = _mm256_set_m128(gather4(x, c[3]), gather4(x, c[2]));
-            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(val + q), x0, acc0);
-            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(val + q + 8), x1, acc1);
-        }
-        const __m256 sum = _mm256_add_ps(acc0, acc1);
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        float total = _mm_cvtss_f32(s);
-        for (; q < end; q++) total += val[q] * x[col[q]];
-        y[row * ldy] = sk_epilogue_apply(ep, row, 0, total);
-    }
-}
-
 SK_END_ISA
