@@ -79,4 +79,21 @@ static inline sk_epilogue sk_epilogue_at(const sk_epilogue *ep, int64_t row, int
     return t;
 }
 
+/* Writes the few-column tile of a column kernel (transposed: tile[c][r] holds Y[r][c])
+ * into Y, adding what Y holds when accumulating K blocks and applying the epilogue
+ * (already offset to the tile). Scalar on purpose: these are at most a handful of
+ * columns at the N edge, shared by every ISA's column kernel. */
+static inline void sk_dense_store_column_tile(const float (*tile)[SK_DENSE_MR], int rows, int ncols,
+                                              float *y, int64_t ldy, int accumulate,
+                                              const sk_epilogue *ep) {
+    for (int r = 0; r < rows; r++) {
+        float *yr = y + r * ldy;
+        for (int c = 0; c < ncols; c++) {
+            float v = tile[c][r];
+            if (accumulate) v += yr[c];
+            yr[c] = ep ? sk_epilogue_apply(ep, r, c, v) : v;
+        }
+    }
+}
+
 #endif

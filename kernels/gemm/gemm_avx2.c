@@ -119,19 +119,7 @@ strip_16xC(const int ncols, int64_t kc, const float *w, const float *x, int64_t 
         _mm256_storeu_ps(tile[c], lo[c]);
         _mm256_storeu_ps(tile[c] + 8, hi[c]);
     }
-    for (int r = 0; r < rows; r++) {
-        float *yr = y + r * ldy;
-        for (int c = 0; c < ncols; c++) {
-            float v = tile[c][r];
-            if (accumulate) v += yr[c];
-            if (ep) {
-                if (ep->bias) v += ep->bias[r];
-                if (ep->residual) v += ep->residual[r * ep->ld_residual + c];
-                if (ep->relu && v < 0.0f) v = 0.0f;
-            }
-            yr[c] = v;
-        }
-    }
+    sk_dense_store_column_tile(tile, rows, ncols, y, ldy, accumulate, ep);
 }
 
 typedef void (*column_kernel_fn)(int64_t kc, const float *w, const float *x, int64_t ldx,
