@@ -67,4 +67,8 @@ float *sk_bsr_x_panel(const sk_bsr *a, int64_t brow_begin, int64_t brow_end, int
  * to whole cache lines (16 floats); returns that panel row stride. */
 int64_t sk_bsr_pack_x_panel(float *panel, const float *x, int64_t ldx, int64_t k, int64_t width);
 
+/* N = 1 with 1×1 blocks (defined in gemv_bsr_avx2.c, used by both vector paths). */
+void sk_f32_gemv_bsr_1x1__fma(const sk_bsr *a, int64_t brow_begin, int64_t brow_end,
+                              const float *x, float *y, int64_t ldy, const sk_epilogue *ep);
+
 #endif

@@ -134,9 +134,11 @@ static void gemv_tiny_blocks(const sk_bsr *a, int64_t brow_begin, int64_t brow_e
 #undef BLOCK_PRODUCT
 }
 
-/* 1×1 blocks are plain CSR: scalar FMAs, four sums in flight. */
-static void gemv_single_entries(const sk_bsr *a, int64_t brow_begin, int64_t brow_end,
-                                const float *x, float *y, int64_t ldy, const sk_epilogue *ep) {
+/* 1×1 blocks are plain CSR: scalar FMAs, four sums in flight, three loads per weight
+ * (value, column, x) which is what bounds it. Shared by the AVX2 and AVX-512 paths: no
+ * vector width helps a loop made of scalar picks. */
+void sk_f32_gemv_bsr_1x1__fma(const sk_bsr *a, int64_t brow_begin, int64_t brow_end,
+                              const float *x, float *y, int64_t ldy, const sk_epilogue *ep) {
     const float *values = a->values;
     const int32_t *block_col = a->block_col;
     for (int64_t row = brow_begin; row < brow_end; row++) {
@@ -166,7 +168,7 @@ void sk_f32_gemv_bsr__avx2(const sk_bsr *a, int64_t brow_begin, int64_t brow_end
     case 32: gemv_tall_blocks(a, brow_begin, brow_end, x, y, ldy, ep, 4); break;
     default:
         if (a->r * a->c >= 8) gemv_chunked_blocks(a, brow_begin, brow_end, x, y, ldy, ep);
-        else if (a->r * a->c == 1) gemv_single_entries(a, brow_begin, brow_end, x, y, ldy, ep);
+        else if (a->r * a->c == 1) sk_f32_gemv_bsr_1x1__fma(a, brow_begin, brow_end, x, y, ldy, ep);
         else gemv_tiny_blocks(a, brow_begin, brow_end, x, y, ldy, ep);
         break;
     }

@@ -144,27 +144,6 @@ static void gemv_tiny_blocks(const sk_bsr *a, int64_t brow_begin, int64_t brow_e
 #undef BLOCK_PRODUCT
 }
 
-/* 1×1 blocks are plain CSR: scalar FMAs, four sums in flight, three loads per weight
- * (value, column, x) which is what bounds it. */
-static void gemv_single_entries(const sk_bsr *a, int64_t brow_begin, int64_t brow_end,
-                                const float *x, float *y, int64_t ldy, const sk_epilogue *ep) {
-    const float *values = a->values;
-    const int32_t *block_col = a->block_col;
-    for (int64_t row = brow_begin; row < brow_end; row++) {
-        const int64_t b_end = a->row_start[row + 1];
-        int64_t b = a->row_start[row];
-        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-        for (; b + 3 < b_end; b += 4) {
-            s0 = __builtin_fmaf(values[b], x[block_col[b]], s0);
-            s1 = __builtin_fmaf(values[b + 1], x[block_col[b + 1]], s1);
-            s2 = __builtin_fmaf(values[b + 2], x[block_col[b + 2]], s2);
-            s3 = __builtin_fmaf(values[b + 3], x[block_col[b + 3]], s3);
-        }
-        for (; b < b_end; b++) s0 = __builtin_fmaf(values[b], x[block_col[b]], s0);
-        y[row * ldy] = sk_epilogue_apply(ep, row, 0, (s0 + s1) + (s2 + s3));
-    }
-}
-
 void sk_f32_gemv_bsr__avx512(const sk_bsr *a, int64_t brow_begin, int64_t brow_end,
                              int64_t col_begin, int64_t col_end, const float *x, int64_t ldx,
                              float *y, int64_t ldy, const sk_epilogue *ep) {
@@ -174,7 +153,7 @@ void sk_f32_gemv_bsr__avx512(const sk_bsr *a, int64_t brow_begin, int64_t brow_e
     if (a->r == 16) gemv_tall_blocks(a, brow_begin, brow_end, x, y, ldy, ep, 1);
     else if (a->r == 32) gemv_tall_blocks(a, brow_begin, brow_end, x, y, ldy, ep, 2);
     else if (a->r * a->c >= 16) gemv_chunked_blocks(a, brow_begin, brow_end, x, y, ldy, ep);
-    else if (a->r * a->c == 1) gemv_single_entries(a, brow_begin, brow_end, x, y, ldy, ep);
+    else if (a->r * a->c == 1) sk_f32_gemv_bsr_1x1__fma(a, brow_begin, brow_end, x, y, ldy, ep);
     else gemv_tiny_blocks(a, brow_begin, brow_end, x, y, ldy, ep);
 }
 
