@@ -239,8 +239,10 @@ public enum Accounting {
         case .wide: return product / (1 - sparsity)
         case .parallel: return product / (1 - sparsity)
         case .factorized:
-            let rank = product / (Double(dIn + dOut) * (1 - sparsity))
-            return rank * Double(dIn + dOut)
+            // Summed in Double: public inputs, so `dIn + dOut` must not overflow `Int`.
+            let sum = Double(dIn) + Double(dOut)
+            let rank = product / (sum * (1 - sparsity))
+            return rank * sum
         }
     }
 }

@@ -1,3 +1,5 @@
+import SparseKernels
+
 /// Every way the Sparse-IFT library refuses a request. Each case carries a message that
 /// names the offending value, so the CLI can print it as is.
 public enum SparseIFTError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -17,6 +19,8 @@ public enum SparseIFTError: Error, Equatable, Sendable, CustomStringConvertible 
     case parameterMismatch(String)
     /// A file could not be read or written.
     case io(String)
+    /// A file was read but is not a valid float32 `.npy` array (or is truncated).
+    case malformedFile(String)
 
     public var description: String {
         switch self {
@@ -28,6 +32,20 @@ public enum SparseIFTError: Error, Equatable, Sendable, CustomStringConvertible 
         case .flopMatchFailed(let m): "cannot match the dense FLOPs: \(m)"
         case .parameterMismatch(let m): "parameter mismatch: \(m)"
         case .io(let m): "I/O error: \(m)"
+        case .malformedFile(let m): "malformed file: \(m)"
+        }
+    }
+
+    /// The library's error for a `SparseKernels` error (NPY reading and writing), keeping
+    /// its message but not its category prefix, so the prefix is printed once.
+    init(_ error: KernelError) {
+        switch error {
+        case .io(let m), .outOfMemory(let m): self = .io(m)
+        case .malformedFile(let m): self = .malformedFile(m)
+        case .shapeMismatch(let m): self = .shapeMismatch(m)
+        case .invalidArgument(let m): self = .invalidArgument(m)
+        case .patternViolation(let m): self = .parameterMismatch(m)
+        case .nonFiniteValue(let m): self = .invalidArgument("non-finite value: \(m)")
         }
     }
 }
@@ -36,5 +54,37 @@ public enum SparseIFTError: Error, Equatable, Sendable, CustomStringConvertible 
 func validateSparsity(_ sparsity: Double, name: String = "sparsity") throws {
     guard !sparsity.isNaN, sparsity >= 0, sparsity < 1 else {
         throw SparseIFTError.invalidArgument("\(name) must be in [0, 1), got \(sparsity)")
+    }
+}
+
+/// Size limits that keep every count of the toolkit far from `Int` overflow and every
+/// allocation within what a workstation can hold. They are checked where sizes are
+/// created (network building, weight initialisation, reference execution), so that the
+/// arithmetic downstream (accounting, reports, traces) cannot trap.
+public enum SizeLimits {
+    /// Largest output size, weight count or multiply-add count of a single node (2^50).
+    public static let perNode = 1 << 50
+    /// Largest total multiply-adds or parameters of a whole network (2^58): the report
+    /// multiplies MACs by 6 at most (2 FLOPs per MAC, 3 passes), and 6·2^58 < 2^63.
+    public static let perNetwork = 1 << 58
+    /// Largest number of float32 values (weights + masks, or activations) the toolkit
+    /// allocates: 2^31 floats = 8 GiB.
+    public static let floats = 1 << 31
+
+    /// `a · b`, or nil when the product exceeds `limit` (or overflows `Int`).
+    static func product(_ factors: [Int], limit: Int) -> Int? {
+        var result = 1
+        for factor in factors {
+            guard factor >= 0 else { return nil }
+            let (value, overflow) = result.multipliedReportingOverflow(by: factor)
+            guard !overflow, value <= limit else { return nil }
+            result = value
+        }
+        return result
+    }
+
+    /// Human-readable size in GiB of `floats` float32 values.
+    static func gibibytes(floats: Double) -> String {
+        String(format: "%.1f GiB", floats * 4 / Double(1 << 30))
     }
 }

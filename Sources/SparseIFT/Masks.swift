@@ -9,7 +9,12 @@ public enum MaskGenerator {
     public static func mask(rows: Int, reduction: Int, sparsity: Double, pattern: SparsityPattern,
                             generator: inout SeededGenerator) throws -> [Float] {
         try validateSparsity(sparsity)
-        let count = rows * reduction
+        try pattern.validateParameters()
+        // Bounded before allocating: a negative or huge size would trap or abort.
+        guard rows > 0, reduction > 0, let count = SizeLimits.product([rows, reduction], limit: SizeLimits.floats) else {
+            throw SparseIFTError.invalidArgument(
+                "mask size \(rows) x \(reduction) must be positive and at most \(SizeLimits.floats) values")
+        }
         if sparsity == 0 { return [Float](repeating: 1, count: count) }
         try pattern.validate(layer: "mask", rows: rows, reduction: reduction)
         var mask = [Float](repeating: 0, count: count)

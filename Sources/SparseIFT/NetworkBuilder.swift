@@ -2,6 +2,10 @@
 public struct NetworkBuilder {
     public private(set) var nodes: [Node] = []
     private var names: Set<String> = []
+    /// Running totals of the multiply-adds and parameters (upper bound) of the nodes so
+    /// far, checked against `SizeLimits.perNetwork` so accounting can never overflow.
+    private var totalMACs = 0
+    private var totalParams = 0
 
     public init() {}
 
@@ -17,7 +21,19 @@ public struct NetworkBuilder {
         for input in inputs where input < 0 || input >= nodes.count {
             throw SparseIFTError.invalidArgument("\(name): input id \(input) does not exist yet")
         }
-        let shape = try ShapeInference.outputShape(of: op, inputs: inputs.map { nodes[$0].shape }, name: name)
+        let inputShapes = inputs.map { nodes[$0].shape }
+        let shape = try ShapeInference.outputShape(of: op, inputs: inputShapes, name: name)
+        // Refuse sizes the accounting could not hold, here where they are created:
+        // every count downstream is then a sum of bounded terms and cannot overflow.
+        let size = try ShapeInference.size(of: op, inputs: inputShapes, output: shape, name: name)
+        let (macs, macsOverflow) = totalMACs.addingReportingOverflow(size.macs)
+        let (params, paramsOverflow) = totalParams.addingReportingOverflow(size.params)
+        guard !macsOverflow, !paramsOverflow, macs <= SizeLimits.perNetwork, params <= SizeLimits.perNetwork else {
+            throw SparseIFTError.invalidArgument(
+                "network too large at \(name): more than \(SizeLimits.perNetwork) multiply-adds or parameters in total")
+        }
+        totalMACs = macs
+        totalParams = params
         let id = nodes.count
         nodes.append(Node(id: id, name: name, op: op, inputs: inputs, shape: shape, origin: origin ?? name))
         names.insert(name)

@@ -30,6 +30,8 @@ public struct ParameterStore: Sendable {
     /// seeded mask of its pattern and its weight is multiplied by it. Each tensor draws
     /// from its own stream (seed, key), so it does not depend on the other layers.
     public static func initialize(_ network: Network, options: InitOptions = InitOptions()) throws -> ParameterStore {
+        // Refuse before allocating: a too-large store would abort the process.
+        _ = try Self.checkedFloatCount(network)
         var store = ParameterStore()
         func normal(_ key: String, shape: [Int], std: Double, mean: Double = 0) -> Tensor {
             var generator = SeededGenerator(seed: options.seed, stream: key)
@@ -98,6 +100,22 @@ public struct ParameterStore: Sendable {
         tensors["\(name).weight"] = try Tensor(shape: shape, values: values)
     }
 
+    /// The number of float32 values (weights, masks, biases, norms, embeddings) the
+    /// network's store holds; refuses more than `SizeLimits.floats` (8 GiB).
+    public static func checkedFloatCount(_ network: Network) throws -> Int {
+        var total = 0
+        for shape in expectedShapes(network).values {
+            // Each count is bounded by the network builder; the sum is checked here.
+            let count = SizeLimits.product(shape, limit: SizeLimits.perNode) ?? SizeLimits.perNode
+            total = min(total + count, SizeLimits.perNetwork)
+        }
+        guard total <= SizeLimits.floats else {
+            throw SparseIFTError.invalidArgument(
+                "\(network.name) needs \(total) float32 values of weights and masks (\(SizeLimits.gibibytes(floats: Double(total)))); the limit is \(SizeLimits.gibibytes(floats: Double(SizeLimits.floats)))")
+        }
+        return total
+    }
+
     /// The keys and shapes a network needs.
     public static func expectedShapes(_ network: Network) -> [String: [Int]] {
         var shapes: [String: [Int]] = [:]
@@ -135,6 +153,14 @@ public struct ParameterStore: Sendable {
             guard tensor.shape == shape else {
                 throw SparseIFTError.parameterMismatch("\(key) has shape \(tensor.shape), the network needs \(shape)")
             }
+            // Weights from outside (`sift reference --weights`) must be usable numbers, and
+            // a mask must really be a mask: the reference pass multiplies by it.
+            if let bad = tensor.values.firstIndex(where: { !$0.isFinite }) {
+                throw SparseIFTError.parameterMismatch("\(key) has a non-finite value \(tensor.values[bad]) at index \(bad)")
+            }
+            if key.hasSuffix(".mask"), let bad = tensor.values.firstIndex(where: { $0 != 0 && $0 != 1 }) {
+                throw SparseIFTError.parameterMismatch("\(key) has the value \(tensor.values[bad]) at index \(bad); a mask holds only 0 and 1")
+            }
         }
     }
 
@@ -149,7 +175,7 @@ public struct ParameterStore: Sendable {
             do {
                 try NPY.write(tensor, to: "\(directory)/\(key).npy")
             } catch {
-                throw SparseIFTError.io(error.description)
+                throw SparseIFTError(error)
             }
         }
     }
@@ -161,7 +187,7 @@ public struct ParameterStore: Sendable {
             do {
                 store[key] = try NPY.read(contentsOf: "\(directory)/\(key).npy")
             } catch {
-                throw SparseIFTError.io(error.description)
+                throw SparseIFTError(error)
             }
         }
         try store.validate(for: network)

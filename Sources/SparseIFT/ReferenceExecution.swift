@@ -21,6 +21,17 @@ public enum ReferenceExecution {
             throw SparseIFTError.invalidArgument("input has a non-finite value")
         }
         let batch = input.shape[0]
+        // Every node's output is kept for the whole batch: refuse before allocating more
+        // than the toolkit's float limit (an allocation that large would abort).
+        var activations = 0
+        for node in network.nodes {
+            let count = SizeLimits.product([batch] + node.shape, limit: SizeLimits.floats) ?? SizeLimits.floats + 1
+            activations = min(activations + count, SizeLimits.floats + 1)
+        }
+        guard activations <= SizeLimits.floats else {
+            throw SparseIFTError.invalidArgument(
+                "running \(network.name) on a batch of \(batch) needs more than \(SizeLimits.floats) float32 activations (\(SizeLimits.gibibytes(floats: Double(SizeLimits.floats)))); use a smaller batch or model")
+        }
         // values[node] holds the node's output for the whole batch, sample after sample.
         var values = [[Float]](repeating: [], count: network.nodes.count)
         for node in network.nodes {

@@ -99,11 +99,16 @@ public struct TransformReport: Codable, Sendable {
             params_ratio_vs_dense: Double(account.params) / Double(max(1, denseAccount.params)))
     }
 
-    public func json() -> String {
+    /// The report as JSON. Throws rather than printing nothing when a value cannot be
+    /// encoded (JSON has no NaN or infinity; no finite input should produce one).
+    public func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = (try? encoder.encode(self)) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        do {
+            return String(decoding: try encoder.encode(self), as: UTF8.self)
+        } catch {
+            throw SparseIFTError.invalidArgument("the report of \(model) cannot be written as JSON: \(error)")
+        }
     }
 
     /// A table for people: one row per layer, then the totals.

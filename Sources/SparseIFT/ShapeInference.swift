@@ -1,6 +1,46 @@
 /// Output shape of every operation from its input shapes, with a clear error when the
 /// inputs do not fit (wrong rank, channel count, mismatched residual...).
 enum ShapeInference {
+    /// Upper bounds of what one node costs: multiply-adds, and parameters (weights plus
+    /// twice the output size, which covers biases and norm scales and shifts).
+    struct Size {
+        let macs: Int
+        let params: Int
+    }
+
+    /// The node's size with checked arithmetic; refuses any count above `SizeLimits.perNode`.
+    static func size(of op: Operation, inputs: [[Int]], output: [Int], name: String) throws -> Size {
+        func bounded(_ factors: [Int], _ what: String) throws -> Int {
+            guard let value = SizeLimits.product(factors, limit: SizeLimits.perNode) else {
+                throw SparseIFTError.invalidArgument(
+                    "\(name) (\(op.kind)) is too large: its \(what) (\(factors.map(String.init).joined(separator: " x "))) exceed \(SizeLimits.perNode)")
+            }
+            return value
+        }
+        let elements = try bounded(output, "output elements")
+        var weights = 0
+        var macs = 0
+        switch op {
+        case .conv2d(let c):
+            weights = try bounded(c.weightShape, "weights")
+            macs = try bounded([output[1], output[2], c.outChannels, c.inChannels / c.groups, c.kernelHeight, c.kernelWidth], "multiply-adds")
+        case .linear(let l):
+            weights = try bounded([l.inFeatures, l.outFeatures], "weights")
+            macs = try bounded(Array(output.dropLast()) + [l.inFeatures, l.outFeatures], "multiply-adds")
+        case .embedding(let vocabulary, let dim):
+            weights = try bounded([vocabulary, dim], "weights")
+        case .positionEmbedding(let length):
+            weights = try bounded([length, output.last ?? 0], "weights")
+        case .attentionScores, .attentionContext:
+            // Both are T·T·D multiply-adds over all heads (q, k or v is [T, D]).
+            let v = inputs[1]
+            macs = try bounded([v[0], v[0], v[1]], "multiply-adds")
+        default:
+            break
+        }
+        return Size(macs: macs, params: try bounded([1, weights + 2 * elements], "parameters"))
+    }
+
     static func outputShape(of op: Operation, inputs: [[Int]], name: String) throws -> [Int] {
         func fail(_ message: String) -> SparseIFTError {
             .shapeMismatch("\(name) (\(op.kind)): \(message)")
@@ -19,6 +59,10 @@ enum ShapeInference {
             guard x.count == 3 else { throw fail("expects [C, H, W], got \(x)") }
             guard c.inChannels > 0, c.outChannels > 0, c.kernelHeight > 0, c.kernelWidth > 0, c.stride > 0, c.padding >= 0, c.groups > 0 else {
                 throw fail("needs positive channels, kernel, stride and groups")
+            }
+            // Bounded so the window arithmetic below cannot overflow.
+            guard c.kernelHeight <= 1 << 20, c.kernelWidth <= 1 << 20, c.stride <= 1 << 20, c.padding <= 1 << 20 else {
+                throw fail("kernel, stride and padding must be at most \(1 << 20)")
             }
             guard x[0] == c.inChannels else { throw fail("expects \(c.inChannels) input channels, got \(x[0])") }
             guard c.inChannels % c.groups == 0, c.outChannels % c.groups == 0 else {
@@ -58,7 +102,7 @@ enum ShapeInference {
             try expectInputs(1)
             let x = inputs[0]
             guard x.count == 3 else { throw fail("expects [C, H, W], got \(x)") }
-            guard p.kernel > 0, p.stride > 0, p.padding >= 0, x[1] + 2 * p.padding >= p.kernel, x[2] + 2 * p.padding >= p.kernel else {
+            guard p.kernel > 0, p.stride > 0, p.padding >= 0, p.kernel <= 1 << 20, p.stride <= 1 << 20, p.padding <= 1 << 20, x[1] + 2 * p.padding >= p.kernel, x[2] + 2 * p.padding >= p.kernel else {
                 throw fail("window \(p.kernel) does not fit input \(x)")
             }
             return [x[0], (x[1] + 2 * p.padding - p.kernel) / p.stride + 1, (x[2] + 2 * p.padding - p.kernel) / p.stride + 1]

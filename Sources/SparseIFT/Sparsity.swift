@@ -54,8 +54,29 @@ public enum SparsityPattern: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// Refuses a pattern built directly with sizes `init(parsing:)` would not accept
+    /// (`N:M` needs 0 < N < M, blocks need positive sides; all at most 2^20).
+    public func validateParameters() throws {
+        switch self {
+        case .unstructured:
+            return
+        case .nOfM(let n, let m):
+            guard n > 0, m > n, m <= 1 << 20 else {
+                throw SparseIFTError.invalidArgument("pattern \(n):\(m) needs 0 < N < M <= \(1 << 20)")
+            }
+        case .block(let r, let c):
+            guard r > 0, c > 0, r <= 1 << 20, c <= 1 << 20 else {
+                throw SparseIFTError.invalidArgument("pattern \(r)x\(c) needs block sides in 1...\(1 << 20)")
+            }
+        }
+    }
+
     /// Refuses a layer whose GEMM view the pattern does not tile.
     public func validate(layer: String, rows: Int, reduction: Int) throws {
+        try validateParameters()
+        guard rows >= 0, reduction >= 0 else {
+            throw SparseIFTError.invalidArgument("layer \(layer) has a negative size: rows = \(rows), K = \(reduction)")
+        }
         switch self {
         case .unstructured:
             return
@@ -75,17 +96,26 @@ public enum SparsityPattern: Hashable, Sendable, CustomStringConvertible {
     /// The exact number of non-zero weights of a `rows × reduction` matrix at sparsity `s`.
     /// This is the single rounding convention of the toolkit: masks realise exactly this
     /// count, and every accounting figure uses it.
+    ///
+    /// Total for every input: negative sizes count as empty, a product beyond `Int`
+    /// saturates, a sparsity outside [0, 1) is clamped, and a pattern that
+    /// `validateParameters` refuses prunes nothing (the entry points refuse it first).
     public func nonzeroCount(rows: Int, reduction: Int, sparsity: Double) -> Int {
-        let count = rows * reduction
-        if sparsity == 0 { return count }
+        guard rows > 0, reduction > 0 else { return 0 }
+        let (product, overflow) = rows.multipliedReportingOverflow(by: reduction)
+        let count = overflow ? Int.max : product
+        let density = sparsity.isNaN ? 1 : min(1, max(0, 1 - sparsity))
+        if density == 1 || (try? validateParameters()) == nil { return count }
         switch self {
         case .unstructured:
-            return min(count, max(0, Int((Double(count) * (1 - sparsity)).rounded())))
+            // Compared in Double first, so the conversion cannot trap near Int.max.
+            let kept = (Double(count) * density).rounded()
+            return kept >= Double(Int.max) ? count : min(count, Int(kept))
         case .nOfM(let n, let m):
             return count / m * n
         case .block(let r, let c):
             let blocks = (rows / r) * (reduction / c)
-            let kept = min(blocks, max(0, Int((Double(blocks) * (1 - sparsity)).rounded())))
+            let kept = min(blocks, max(0, Int((Double(blocks) * density).rounded())))
             return kept * r * c
         }
     }

@@ -86,9 +86,29 @@ public enum WorkloadTrace {
         }
 
         public var fileName: String {
-            kind == .dense && sparsity == 0 ? "\(model)__dense.csv"
-                : "\(model)__\(kind.rawValue)__s\(String(format: "%.2f", sparsity)).csv"
+            get throws { try WorkloadTrace.fileName(model: model, kind: kind, sparsity: sparsity, pattern: .unstructured) }
         }
+    }
+
+    /// The trace file name of a model × transform × sparsity (× pattern, when not
+    /// unstructured): `<model>__dense.csv`, or `<model>__<kind>__s<label>[__<pattern>].csv`.
+    public static func fileName(model: String, kind: TransformKind, sparsity: Double, pattern: SparsityPattern) throws -> String {
+        if kind == .dense && sparsity == 0 && pattern == .unstructured { return "\(model)__dense.csv" }
+        let suffix = pattern == .unstructured ? "" : "__\(pattern)"
+        return "\(model)__\(kind.rawValue)__s\(try sparsityLabel(sparsity))\(suffix).csv"
+    }
+
+    /// The sparsity as written in file names: two decimals when they are exact (0.50,
+    /// 0.75, 0.90, the committed names), else the fewest decimals that give back the
+    /// exact value (0.501, 0.9999), so two sparsities never share a file name.
+    public static func sparsityLabel(_ sparsity: Double) throws -> String {
+        try validateSparsity(sparsity)
+        for digits in 2...17 {
+            let text = String(format: "%.\(digits)f", sparsity)
+            if Double(text) == sparsity { return text }
+        }
+        throw SparseIFTError.invalidArgument(
+            "sparsity \(sparsity) has no exact decimal form of at most 17 digits for a trace file name; round it")
     }
 
     /// The committed set: ResNet-18 (both variants) and GPT-3 Small (sequence 2048),
@@ -114,13 +134,14 @@ public enum WorkloadTrace {
         for job in jobs {
             let dense = try ModelZoo.build(job.model, options: options)
             let transformed = try SparseIFT.transform(dense, kind: job.kind, sparsity: job.sparsity)
-            files[job.fileName] = csv(transformed.network)
+            let fileName = try job.fileName
+            files[fileName] = csv(transformed.network)
             let account = Accounting.account(transformed.network)
             let denseMACs = Accounting.account(dense).macs
             let sequence = dense.metadata.transformer != nil ? String(dense.input.shape[0]) : ""
             index.append([
-                job.fileName, String(formatVersion), job.model, job.kind.rawValue,
-                String(format: "%.2f", job.sparsity), String(format: "%.6f", transformed.sparsity),
+                fileName, String(formatVersion), job.model, job.kind.rawValue,
+                try sparsityLabel(job.sparsity), String(format: "%.6f", transformed.sparsity),
                 transformed.options.pattern.description, String(transformed.base), "1", sequence,
                 String(account.params), String(account.nonzeroParams), String(denseMACs), String(account.effectiveMACs),
                 String(format: "%.6f", Double(account.effectiveMACs) / Double(denseMACs)),

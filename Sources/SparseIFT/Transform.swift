@@ -63,32 +63,62 @@ public enum SparseIFT {
     /// The relative gap to the dense forward FLOPs Sparse Wide's search must close (0.1%).
     public static let flopMatchTolerance = 0.001
 
-    /// `round(1/(1-s))`: 2, 4, 10 at 50/75/90%; 1 below 1/3.
-    public static func base(sparsity: Double) -> Int {
-        max(1, Int((1 / (1 - sparsity)).rounded()))
+    /// The largest `base` the toolkit builds: 1000 parallel branches, or a sqrt(1000) ≈ 31.6x
+    /// widening (s ≤ 0.999). Beyond it the networks stop being meaningful and their size
+    /// (and the time to build them) grows without bound as s → 1.
+    public static let maxBase = 1000
+
+    /// `round(1/(1-s))`: 2, 4, 10 at 50/75/90%; 1 below 1/3. Refuses `s` outside [0, 1) and
+    /// any `s` whose base exceeds `maxBase`.
+    public static func base(sparsity: Double) throws -> Int {
+        try validateSparsity(sparsity)
+        let exact = 1 / (1 - sparsity)
+        guard exact.rounded() <= Double(maxBase) else {
+            throw SparseIFTError.invalidArgument(String(
+                format: "sparsity %@ needs %.0f parallel branches / a %.1fx widening; this toolkit supports base <= %d (s <= 0.999)",
+                "\(sparsity)", exact.rounded(), exact.rounded().squareRoot(), maxBase))
+        }
+        return max(1, Int(exact.rounded()))
     }
 
     /// Floating-point slack for the ceil/floor of the rank formulas: `1 - 0.9` is
     /// 0.0999…98 in binary, which would push an exact integer rank over the edge.
     static let roundingSlack = 1e-9
 
+    /// Checks the inputs of the rank formulas: positive dimensions and a sparsity whose
+    /// base the toolkit supports (which bounds `1/(1-s)`, so the rank stays finite).
+    private static func validateRankInputs(reduction: Int, outputs: Int, sparsity: Double) throws {
+        guard reduction > 0, outputs > 0, reduction <= SizeLimits.perNode, outputs <= SizeLimits.perNode else {
+            throw SparseIFTError.invalidArgument("rank formulas need dimensions in 1...\(SizeLimits.perNode), got K = \(reduction), C_out = \(outputs)")
+        }
+        _ = try base(sparsity: sparsity)
+    }
+
     /// Sparse Factorized rank `d = ceil(K·C_out / ((1-s)(K + C_out)))`, `K = k²·C_in`
     /// (or `D_in` for a linear layer).
-    public static func factorizedRank(reduction: Int, outputs: Int, sparsity: Double) -> Int {
-        let exact = Double(reduction) * Double(outputs) / ((1 - sparsity) * Double(reduction + outputs))
+    public static func factorizedRank(reduction: Int, outputs: Int, sparsity: Double) throws -> Int {
+        try validateRankInputs(reduction: reduction, outputs: outputs, sparsity: sparsity)
+        // At most min(K, C_out)·1000.5 < 2^61: the conversion below cannot trap.
+        let exact = Double(reduction) * Double(outputs) / ((1 - sparsity) * (Double(reduction) + Double(outputs)))
         return max(1, Int((exact * (1 - roundingSlack)).rounded(.up)))
     }
 
     /// Sparse Doped rank `d = floor(s·K·C_out / (K + C_out))`.
-    public static func dopedRank(reduction: Int, outputs: Int, sparsity: Double) -> Int {
-        let exact = sparsity * Double(reduction) * Double(outputs) / Double(reduction + outputs)
+    public static func dopedRank(reduction: Int, outputs: Int, sparsity: Double) throws -> Int {
+        try validateRankInputs(reduction: reduction, outputs: outputs, sparsity: sparsity)
+        let exact = sparsity * Double(reduction) * Double(outputs) / (Double(reduction) + Double(outputs))
         return max(0, Int((exact * (1 + roundingSlack)).rounded(.down)))
     }
+
+    /// How far a member's whole-network forward FLOPs may depart from the dense model's
+    /// before the report says so (the rank and non-zero roundings alone stay well below).
+    static let isoFLOPNoteThreshold = 0.01
 
     /// Applies a transformation to a dense network at sparsity `s`.
     public static func transform(_ dense: Network, kind: TransformKind, sparsity: Double,
                                  options: TransformOptions = TransformOptions()) throws -> TransformedNetwork {
         try validateSparsity(sparsity)
+        try options.pattern.validateParameters()
         if let fixed = options.pattern.fixedSparsity, sparsity != 0, abs(fixed - sparsity) > 1e-9 {
             throw SparseIFTError.invalidArgument(
                 "pattern \(options.pattern) fixes the sparsity at \(fixed), but s = \(sparsity) was asked for")
@@ -96,7 +126,9 @@ public enum SparseIFT {
         if case .nOfM = options.pattern, options.distribution == .erk, sparsity > 0 {
             throw SparseIFTError.invalidArgument("N:M patterns fix every layer's sparsity; they cannot follow the ERK distribution")
         }
-        let base = base(sparsity: sparsity)
+        // Capped for every kind, `dense` included, so the reported base is always one the
+        // toolkit can build and every count below stays bounded.
+        let base = try base(sparsity: sparsity)
         var notes: [String] = []
         var structure: Network
         switch kind {
@@ -120,8 +152,30 @@ public enum SparseIFT {
         }
         structure = try assignSparsity(structure, sparsity: bodySparsity, pattern: options.pattern, distribution: options.distribution)
         structure.name = kind == .dense ? dense.name : "\(dense.name)-\(kind.rawValue)"
+        notes += isoFLOPNotes(kind: kind, sparsity: sparsity, base: base, transformed: structure, dense: dense, options: options)
         return TransformedNetwork(network: structure, dense: dense, kind: kind, requestedSparsity: sparsity,
                                   sparsity: bodySparsity, base: base, options: options, notes: notes)
+    }
+
+    /// Says when a member is not iso-FLOP, so a reader of the totals is not misled: Sparse
+    /// Parallel when `1/(1-s)` is not an integer (its branch count is rounded), Factorized
+    /// and Doped when their rank rounding departs from the budget, and any member under
+    /// ERK (which matches the parameter count, not the FLOPs). Sparse Wide's notes come
+    /// from its search; `dense` is the sparse baseline, not iso-FLOP by definition.
+    static func isoFLOPNotes(kind: TransformKind, sparsity: Double, base: Int, transformed: Network, dense: Network,
+                             options: TransformOptions) -> [String] {
+        guard sparsity > 0, kind == .parallel || kind == .factorized || kind == .doped else { return [] }
+        let ratio = Double(Accounting.effectiveMACs(transformed)) / Double(max(1, Accounting.account(dense).macs))
+        guard abs(ratio - 1) > isoFLOPNoteThreshold else { return [] }
+        let ratioText = String(format: "x%.4f", ratio)
+        if options.distribution == .erk {
+            return ["not iso-FLOP: the ERK distribution matches the parameter count, not the FLOPs; forward FLOPs \(ratioText) vs dense"]
+        }
+        if kind == .parallel {
+            return [String(format: "not iso-FLOP: 1/(1-s) = %.4g is not an integer; the branch count round(1/(1-s)) = %d gives forward FLOPs %@ vs dense",
+                           1 / (1 - sparsity), base, ratioText)]
+        }
+        return ["not iso-FLOP: the rounded \(kind.rawValue) ranks give forward FLOPs \(ratioText) vs dense"]
     }
 
     /// Sets the sparsity of every body layer (uniformly or by ERK) and checks that the

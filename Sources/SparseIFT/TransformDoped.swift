@@ -16,7 +16,7 @@ enum SparseDoped {
             var lowRank: Int
             switch node.op {
             case .conv2d(let c):
-                let rank = SparseIFT.dopedRank(reduction: c.reduction, outputs: c.outChannels, sparsity: sparsity)
+                let rank = try SparseIFT.dopedRank(reduction: c.reduction, outputs: c.outChannels, sparsity: sparsity)
                 guard rank > 0 else {
                     rewriter.replacement[node.id] = sparsePath
                     continue
@@ -27,7 +27,7 @@ enum SparseDoped {
                 let v = Conv2dSpec(inChannels: rank, outChannels: c.outChannels, kernel: 1, role: .lowRank)
                 lowRank = try rewriter.builder.add("\(node.name).V", .conv2d(v), inputs: [lowRank], origin: node.origin)
             case .linear(let l):
-                let rank = SparseIFT.dopedRank(reduction: l.inFeatures, outputs: l.outFeatures, sparsity: sparsity)
+                let rank = try SparseIFT.dopedRank(reduction: l.inFeatures, outputs: l.outFeatures, sparsity: sparsity)
                 guard rank > 0 else {
                     rewriter.replacement[node.id] = sparsePath
                     continue

@@ -20,7 +20,7 @@ enum SparseFactorized {
             var y: Int
             switch node.op {
             case .conv2d(let c):
-                let rank = SparseIFT.factorizedRank(reduction: c.reduction, outputs: c.outChannels, sparsity: sparsity)
+                let rank = try SparseIFT.factorizedRank(reduction: c.reduction, outputs: c.outChannels, sparsity: sparsity)
                 var u = c
                 u.outChannels = rank
                 u.bias = false
@@ -31,7 +31,7 @@ enum SparseFactorized {
                 v.weight = c.weight
                 y = try rewriter.builder.add("\(node.name).V", .conv2d(v), inputs: [y], origin: node.origin)
             case .linear(let l):
-                let rank = SparseIFT.factorizedRank(reduction: l.inFeatures, outputs: l.outFeatures, sparsity: sparsity)
+                let rank = try SparseIFT.factorizedRank(reduction: l.inFeatures, outputs: l.outFeatures, sparsity: sparsity)
                 var u = l
                 u.outFeatures = rank
                 u.bias = false

@@ -15,9 +15,16 @@ enum SparseWide {
         let summary: String
     }
 
-    static func rule(for network: Network, base: Int) -> WidthRule {
+    static func rule(for network: Network, base: Int) throws -> WidthRule {
         let factor = Double(base).squareRoot()
         if let transformer = network.metadata.transformer {
+            // The metadata is public and settable: refuse values the rule would divide by
+            // or could not widen (the zoo's GPTs always pass).
+            guard transformer.heads > 0, transformer.dModel > 0, transformer.dModel % transformer.heads == 0,
+                  transformer.dModel <= SizeLimits.perNode else {
+                throw SparseIFTError.invalidArgument(
+                    "transformer metadata d_model \(transformer.dModel), \(transformer.heads) heads: needs positive values, d_model divisible by the heads")
+            }
             let heads = transformer.heads
             let target = Double(transformer.dModel) * factor / Double(heads)
             let newModel = Int((target * (1 - SparseIFT.roundingSlack)).rounded(.up)) * heads
@@ -25,10 +32,11 @@ enum SparseWide {
             // keeps d_ff = 4·d_model exactly.
             return WidthRule(
                 map: { width in
-                    let scaled = width * newModel
-                    return scaled % transformer.dModel == 0
-                        ? scaled / transformer.dModel
-                        : Int((Double(scaled) / Double(transformer.dModel)).rounded())
+                    // Exact in integers when the product fits (always, for the zoo); else in
+                    // Double, which is exact enough for widths bounded by SizeLimits.
+                    let (scaled, overflow) = width.multipliedReportingOverflow(by: newModel)
+                    if !overflow && scaled % transformer.dModel == 0 { return scaled / transformer.dModel }
+                    return Int((Double(width) * Double(newModel) / Double(transformer.dModel)).rounded())
                 },
                 summary: "d_model \(transformer.dModel) -> \(newModel) (sqrt(\(base)) rounded up to a multiple of \(heads) heads)")
         }
@@ -40,7 +48,7 @@ enum SparseWide {
     /// The widened structure (sparsities not yet assigned). `base == 1` returns it unchanged.
     static func widen(_ network: Network, base: Int) throws -> Network {
         if base == 1 { return network }
-        let rule = rule(for: network, base: base)
+        let rule = try rule(for: network, base: base)
         var rewriter = GraphRewriter(network)
         for node in network.nodes {
             let inputs = rewriter.newInputs(of: node)
@@ -81,8 +89,8 @@ enum SparseWide {
     /// or the requested `s` when the search does not apply. Returns the notes to show.
     static func searchSparsity(widened: Network, dense: Network, requested: Double,
                                options: TransformOptions) throws -> (Double, [String]) {
-        let base = SparseIFT.base(sparsity: requested)
-        var notes = [rule(for: dense, base: base).summary]
+        let base = try SparseIFT.base(sparsity: requested)
+        var notes = [try rule(for: dense, base: base).summary]
         if dense.metadata.transformer != nil {
             // Say what is and what is not iso-FLOP, since the totals alone would mislead.
             let sparse = try SparseIFT.assignSparsity(widened, sparsity: requested, pattern: options.pattern,
@@ -118,7 +126,7 @@ enum SparseWide {
         }
         guard try macs(high) <= budget else {
             throw SparseIFTError.flopMatchFailed(
-                "\(dense.name) widened by base \(base): its dense layers alone exceed the dense model's FLOPs; use the search-free mode")
+                "\(dense.name) widened by base \(base): its dense layers alone exceed the dense model's FLOPs; pass --no-flop-search (TransformOptions.matchDenseFLOPs = false) to keep s as given")
         }
         // The MACs fall monotonically with s (each layer's non-zero count does).
         for _ in 0..<100 where high - low > 1e-13 {
@@ -128,7 +136,7 @@ enum SparseWide {
         let found = try abs(macs(low) - budget) <= abs(macs(high) - budget) ? low : high
         let gap = try macs(found) / budget - 1
         guard abs(gap) <= SparseIFT.flopMatchTolerance else {
-            throw SparseIFTError.flopMatchFailed("search ended \(String(format: "%.3f", gap * 100))% away from the dense FLOPs")
+            throw SparseIFTError.flopMatchFailed("search ended \(String(format: "%.3f", gap * 100))% away from the dense FLOPs; pass --no-flop-search (TransformOptions.matchDenseFLOPs = false) to keep s as given")
         }
         notes.append(String(format: "search: s %.4f -> %.6f matches the dense forward FLOPs (gap %+.4f%%)", requested, found, gap * 100))
         return (found, notes)

@@ -32,12 +32,16 @@ public enum GPT {
         }
     }
 
+    /// The longest sequence the zoo builds (64 Ki tokens): far beyond GPT-3's 2048, and
+    /// small enough that the T²-sized attention products stay countable at every width.
+    public static let maxSequenceLength = 65536
+
     public static func build(_ c: Config) throws -> Network {
         guard c.dModel > 0, c.dFF > 0, c.layers > 0, c.heads > 0, c.vocabulary > 0 else {
             throw SparseIFTError.invalidArgument("GPT needs positive widths, layers, heads and vocabulary")
         }
-        guard c.sequenceLength > 0, c.sequenceLength <= 1 << 20 else {
-            throw SparseIFTError.invalidArgument("sequence length must be in 1...\(1 << 20), got \(c.sequenceLength)")
+        guard c.sequenceLength > 0, c.sequenceLength <= maxSequenceLength else {
+            throw SparseIFTError.invalidArgument("sequence length must be in 1...\(maxSequenceLength), got \(c.sequenceLength)")
         }
         guard c.dModel % c.heads == 0 else {
             throw SparseIFTError.invalidArgument("d_model \(c.dModel) is not divisible by \(c.heads) heads")

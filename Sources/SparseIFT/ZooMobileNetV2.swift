@@ -16,6 +16,16 @@ public enum MobileNetV2 {
     }
 
     public static func build(_ config: Config) throws -> Network {
+        // The stage table is public: refuse entries the loops below cannot run.
+        for (index, stage) in config.stages.enumerated() {
+            guard stage.t > 0, stage.c > 0, stage.n >= 0, stage.s > 0, stage.n <= 1 << 10, stage.t <= 1 << 10 else {
+                throw SparseIFTError.invalidArgument(
+                    "MobileNetV2 stage \(index) (t \(stage.t), c \(stage.c), n \(stage.n), s \(stage.s)) needs t, c, s > 0 and 0 <= n, t <= 1024")
+            }
+        }
+        guard config.classes > 0, config.imageSize > 0, config.stemChannels > 0, config.lastChannels > 0 else {
+            throw SparseIFTError.invalidArgument("MobileNetV2 needs positive classes, image size, stem and last channels")
+        }
         var b = NetworkBuilder()
         var x = try b.add("input", .input(shape: [3, config.imageSize, config.imageSize]))
         x = try b.conv("features.0.0", x, out: config.stemChannels, kernel: 3, stride: 2, padding: 1, role: .stem)

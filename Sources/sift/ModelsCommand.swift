@@ -21,16 +21,22 @@ struct ModelsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let rows = try reportingErrors {
-            try ModelZoo.entries.map { entry -> Row in
+        let (rows, text) = try reportingErrors {
+            let rows = try ModelZoo.entries.map { entry -> Row in
                 let account = Accounting.account(try ModelZoo.build(entry.name, options: ModelZoo.Options(sequenceLength: sequence)))
                 return Row(name: entry.name, description: entry.summary, params: account.params, macs: account.macs)
             }
-        }
-        if json {
+            guard json else { return (rows, "") }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            do {
+                return (rows, String(decoding: try encoder.encode(rows), as: UTF8.self))
+            } catch {
+                throw SparseIFTError.invalidArgument("the model list cannot be written as JSON: \(error)")
+            }
+        }
+        if json {
+            print(text)
             return
         }
         let header = ["model", "params", "forward MACs", "description"]

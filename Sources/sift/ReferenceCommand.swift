@@ -28,9 +28,10 @@ struct ReferenceCommand: ParsableCommand {
             let network = try transformOptions.run(on: dense).network
             let parameters = try ParameterStore.load(from: weights, for: network)
             let x: Tensor
-            do { x = try NPY.read(contentsOf: input) } catch { throw SparseIFTError.io("\(error)") }
+            // NPY's own error already says what failed (I/O or malformed file).
+            x = try NPY.read(contentsOf: input)
             let y = try ReferenceExecution.run(network, parameters: parameters, input: x)
-            do { try NPY.write(y, to: output) } catch { throw SparseIFTError.io("\(error)") }
+            try NPY.write(y, to: output)
             return y.shape
         }
         print("wrote \(output), shape \(shape)")

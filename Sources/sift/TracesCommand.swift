@@ -16,11 +16,13 @@ struct TracesCommand: ParsableCommand {
     @Option(help: "Write only this zoo model's trace (with --transform) instead of the committed set.")
     var model: String?
 
-    @Option(help: "Tokens per sequence for the GPT models (single-trace mode).")
-    var sequence: Int = 2048
+    // Optional, with their defaults applied in single-trace mode, so the committed mode
+    // can tell that one was given and refuse it instead of silently ignoring it.
+    @Option(help: "Tokens per sequence for the GPT models (single-trace mode; default 2048).")
+    var sequence: Int?
 
-    @Option(name: .customLong("mlp-widths"), help: "Comma-separated widths of `mlp`, input first (single-trace mode).")
-    var mlpWidths: String = "784,1024,1024,1024,10"
+    @Option(name: .customLong("mlp-widths"), help: "Comma-separated widths of `mlp`, input first (single-trace mode; default 784,1024,1024,1024,10).")
+    var mlpWidths: String?
 
     @Option(help: "dense | wide | parallel | factorized | doped (single-trace mode).")
     var transform: String?
@@ -28,15 +30,18 @@ struct TracesCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Sparsity s in [0, 1) (single-trace mode).")
     var sparsity: Double?
 
-    @Option(help: "unstructured | N:M | RxC (single-trace mode).")
-    var pattern: String = "unstructured"
+    @Option(help: "unstructured | N:M | RxC (single-trace mode; default unstructured).")
+    var pattern: String?
 
     func run() throws {
         guard let model else {
-            guard transform == nil, sparsity == nil else {
-                throw ValidationError("--transform and --sparsity need --model (single-trace mode)")
-            }
             let files = try reportingErrors {
+                let given = [("--transform", transform != nil), ("--sparsity", sparsity != nil), ("--pattern", pattern != nil),
+                             ("--sequence", sequence != nil), ("--mlp-widths", mlpWidths != nil)].filter(\.1).map(\.0)
+                guard given.isEmpty else {
+                    throw SparseIFTError.invalidArgument(
+                        "\(given.joined(separator: ", ")) only apply to a single trace: add --model and --transform (without --model the committed set is written)")
+                }
                 let files = try WorkloadTrace.generate(WorkloadTrace.committedJobs)
                 try WorkloadTrace.write(files, to: out)
                 return files
@@ -44,19 +49,24 @@ struct TracesCommand: ParsableCommand {
             print("wrote \(files.count) files to \(out) (trace format version \(WorkloadTrace.formatVersion))")
             return
         }
-        guard let transform else { throw ValidationError("--model needs --transform") }
-        // Reuse the argument groups of `sift transform` so both commands validate alike.
-        let modelOptions = try ZooModelArguments.parse(["--model", model, "--sequence", String(sequence), "--mlp-widths", mlpWidths])
-        var transformArguments = ["--transform", transform, "--pattern", pattern]
-        if let sparsity { transformArguments += ["--sparsity", String(sparsity)] }
-        let transformOptions = try TransformArguments.parse(transformArguments)
         let name = try reportingErrors {
-            let dense = try ModelZoo.build(model, options: try modelOptions.zooOptions())
+            guard let transform else { throw SparseIFTError.invalidArgument("--model \(model) needs --transform") }
+            let zooOptions = try ZooModelArguments.zooOptions(sequence: sequence ?? 2048,
+                                                              mlpWidths: mlpWidths ?? "784,1024,1024,1024,10")
+            // Reuse the transform argument group of `sift transform` so both commands
+            // validate alike; the sparsity is passed in its exact shortest form.
+            var transformArguments = ["--transform", transform, "--pattern", pattern ?? "unstructured"]
+            if let sparsity { transformArguments += ["--sparsity", "\(sparsity)"] }
+            let transformOptions: TransformArguments
+            do {
+                transformOptions = try TransformArguments.parse(transformArguments)
+            } catch {
+                throw SparseIFTError.invalidArgument("cannot read the transform options \(transformArguments): \(error)")
+            }
+            let dense = try ModelZoo.build(model, options: zooOptions)
             let transformed = try transformOptions.run(on: dense)
-            let name = transformed.kind == .dense && transformed.requestedSparsity == 0
-                ? "\(model)__dense.csv"
-                : "\(model)__\(transformed.kind.rawValue)__s\(String(format: "%.2f", transformed.requestedSparsity))"
-                    + (transformed.options.pattern == .unstructured ? "" : "__\(transformed.options.pattern)") + ".csv"
+            let name = try WorkloadTrace.fileName(model: model, kind: transformed.kind, sparsity: transformed.requestedSparsity,
+                                                  pattern: transformed.options.pattern)
             try WorkloadTrace.write([name: WorkloadTrace.csv(transformed.network)], to: out)
             return name
         }

@@ -14,11 +14,20 @@ struct ZooModelArguments: ParsableArguments {
     var mlpWidths: String = "784,1024,1024,1024,10"
 
     func zooOptions() throws -> ModelZoo.Options {
-        let widths = mlpWidths.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !widths.isEmpty, widths.allSatisfy({ $0 != nil }) else {
-            throw ValidationError("--mlp-widths must be comma-separated integers, got '\(mlpWidths)'")
+        try Self.zooOptions(sequence: sequence, mlpWidths: mlpWidths)
+    }
+
+    /// Parses the zoo options; shared with `sift traces`. Empty entries (`784,,10`) are
+    /// refused rather than skipped, since dropping a layer silently changes the model.
+    static func zooOptions(sequence: Int, mlpWidths: String) throws -> ModelZoo.Options {
+        var widths: [Int] = []
+        for entry in mlpWidths.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let width = Int(entry.trimmingCharacters(in: .whitespaces)) else {
+                throw SparseIFTError.invalidArgument("--mlp-widths must be comma-separated integers, got '\(mlpWidths)' (entry '\(entry)')")
+            }
+            widths.append(width)
         }
-        return ModelZoo.Options(sequenceLength: sequence, mlpWidths: widths.map { $0! })
+        return ModelZoo.Options(sequenceLength: sequence, mlpWidths: widths)
     }
 }
 
@@ -82,13 +91,16 @@ struct TransformCommand: ParsableCommand {
     var allNodes = false
 
     func run() throws {
-        guard rigLInterval >= 1 else { throw ValidationError("--rigl-interval must be at least 1") }
-        let report = try reportingErrors {
+        let text = try reportingErrors {
+            guard rigLInterval >= 1 else {
+                throw SparseIFTError.invalidArgument("--rigl-interval must be at least 1, got \(rigLInterval)")
+            }
             let dense = try ModelZoo.build(modelOptions.model, options: try modelOptions.zooOptions())
             let transformed = try transformOptions.run(on: dense)
-            return TransformReport(model: modelOptions.model, transformed: transformed, rigLUpdateInterval: rigLInterval,
-                                   includeAll: allNodes)
+            let report = TransformReport(model: modelOptions.model, transformed: transformed, rigLUpdateInterval: rigLInterval,
+                                         includeAll: allNodes)
+            return json ? try report.json() : report.table()
         }
-        print(json ? report.json() : report.table())
+        print(text)
     }
 }

@@ -4,14 +4,24 @@ import Testing
 import SparseKernels
 
 @Suite struct MaskTests {
-    @Test(arguments: [0.0, 0.5, 0.75, 0.9, 0.37, 0.999])
-    func unstructuredMasksHaveTheExactCount(sparsity: Double) throws {
+    /// Expected non-zero counts worked out by hand, `round((1-s)·rows·K)` (half away from
+    /// zero), for 64x576 = 36864, 7x13 = 91 and 1x1000 weights.
+    static let exactCounts: [(Double, [Int])] = [
+        (0.0, [36864, 91, 1000]),
+        (0.5, [18432, 46, 500]),      // 45.5 rounds up
+        (0.75, [9216, 23, 250]),      // 22.75
+        (0.9, [3686, 9, 100]),        // 3686.4, 9.1
+        (0.37, [23224, 57, 630]),     // 23224.32, 57.33
+        (0.999, [37, 0, 1]),          // 36.864, 0.091
+    ]
+
+    @Test(arguments: exactCounts)
+    func unstructuredMasksHaveTheExactCount(sparsity: Double, counts: [Int]) throws {
         var generator = SeededGenerator(seed: 42)
-        for (rows, reduction) in [(64, 576), (7, 13), (1, 1000)] {
+        for ((rows, reduction), expected) in zip([(64, 576), (7, 13), (1, 1000)], counts) {
             let mask = try MaskGenerator.mask(rows: rows, reduction: reduction, sparsity: sparsity, pattern: .unstructured, generator: &generator)
-            let expected = SparsityPattern.unstructured.nonzeroCount(rows: rows, reduction: reduction, sparsity: sparsity)
-            #expect(mask.filter { $0 == 1 }.count == expected)
-            #expect(expected == Int((Double(rows * reduction) * (1 - sparsity)).rounded()))
+            #expect(mask.filter { $0 == 1 }.count == expected, "\(rows)x\(reduction) s=\(sparsity)")
+            #expect(SparsityPattern.unstructured.nonzeroCount(rows: rows, reduction: reduction, sparsity: sparsity) == expected)
             #expect(MaskGenerator.violation(of: mask, rows: rows, reduction: reduction, pattern: .unstructured) == nil)
         }
     }

@@ -6,7 +6,7 @@ import Testing
     @Test func jsonHasTheDocumentedKeys() throws {
         let dense = try ModelZoo.build("resnet18-imagenet")
         let transformed = try SparseIFT.transform(dense, kind: .doped, sparsity: 0.9)
-        let json = TransformReport(model: "resnet18-imagenet", transformed: transformed).json()
+        let json = try TransformReport(model: "resnet18-imagenet", transformed: transformed).json()
         let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
         let totals = object["totals"] as! [String: Any]
         for key in ["params", "nonzero_params", "macs", "dense_macs", "flop_ratio_vs_dense", "search_space"] {
@@ -41,7 +41,7 @@ import Testing
         for kind in TransformKind.allCases {
             let dense = try ModelZoo.build("gpt3-medium", options: ModelZoo.Options(sequenceLength: 2048))
             let transformed = try SparseIFT.transform(dense, kind: kind, sparsity: 0.9)
-            let json = TransformReport(model: "gpt3-medium", transformed: transformed).json()
+            let json = try TransformReport(model: "gpt3-medium", transformed: transformed).json()
             #expect(json.contains("\"flop_ratio_vs_dense\""), "\(kind)")
         }
     }

@@ -9,14 +9,14 @@ import Testing
             .appendingPathComponent("traces/workloads").path
     }
 
+    static var regenerating: Bool { ProcessInfo.processInfo.environment["SIFT_REGENERATE_TRACES"] == "1" }
+
     /// The committed traces are what the generator produces now. To refresh them run
-    /// `sift traces --out traces/workloads` (`make traces`), or this test with
-    /// `SIFT_REGENERATE_TRACES=1`.
-    @Test func committedTracesAreCurrent() throws {
+    /// `sift traces --out traces/workloads` (`make traces`). Skipped while regenerating,
+    /// since comparing files with what was just written could not fail.
+    @Test(.disabled(if: regenerating, "SIFT_REGENERATE_TRACES=1: regenerating, not checking"))
+    func committedTracesAreCurrent() throws {
         let files = try WorkloadTrace.generate(WorkloadTrace.committedJobs)
-        if ProcessInfo.processInfo.environment["SIFT_REGENERATE_TRACES"] == "1" {
-            try WorkloadTrace.write(files, to: Self.workloadsDirectory)
-        }
         #expect(files.count == 3 * 13 + 1)
         for (name, content) in files.sorted(by: { $0.key < $1.key }) {
             let path = "\(Self.workloadsDirectory)/\(name)"
@@ -25,6 +25,29 @@ import Testing
         }
         let committedNames = Set(try FileManager.default.contentsOfDirectory(atPath: Self.workloadsDirectory).filter { $0.hasSuffix(".csv") })
         #expect(committedNames == Set(files.keys), "traces/workloads has files the generator does not produce")
+    }
+
+    /// Not a test: with `SIFT_REGENERATE_TRACES=1` this writes the committed traces (then
+    /// run the suite again without it to check them).
+    @Test(.enabled(if: regenerating, "runs only with SIFT_REGENERATE_TRACES=1"))
+    func regenerateCommittedTraces() throws {
+        try WorkloadTrace.write(try WorkloadTrace.generate(WorkloadTrace.committedJobs), to: Self.workloadsDirectory)
+    }
+
+    /// File names are unique per sparsity and keep the committed two-decimal form.
+    @Test func traceFileNamesAreExact() throws {
+        #expect(try WorkloadTrace.sparsityLabel(0.5) == "0.50")
+        #expect(try WorkloadTrace.sparsityLabel(0.75) == "0.75")
+        #expect(try WorkloadTrace.sparsityLabel(0.9) == "0.90")
+        #expect(try WorkloadTrace.sparsityLabel(0.501) == "0.501")
+        #expect(try WorkloadTrace.sparsityLabel(0.9999) == "0.9999")
+        #expect(try WorkloadTrace.sparsityLabel(0.00001) == "0.00001")
+        #expect(throws: SparseIFTError.self) { try WorkloadTrace.sparsityLabel(5e-324) }
+        #expect(throws: SparseIFTError.self) { try WorkloadTrace.sparsityLabel(.nan) }
+        #expect(try WorkloadTrace.fileName(model: "mlp", kind: .wide, sparsity: 0.5, pattern: .unstructured) == "mlp__wide__s0.50.csv")
+        #expect(try WorkloadTrace.fileName(model: "mlp", kind: .wide, sparsity: 0.501, pattern: .unstructured) == "mlp__wide__s0.501.csv")
+        #expect(try WorkloadTrace.fileName(model: "mlp", kind: .dense, sparsity: 0, pattern: .unstructured) == "mlp__dense.csv")
+        #expect(try WorkloadTrace.fileName(model: "mlp", kind: .parallel, sparsity: 0.5, pattern: .nOfM(n: 2, m: 4)) == "mlp__parallel__s0.50__2:4.csv")
     }
 
     @Test func generationIsDeterministic() throws {
