@@ -1,15 +1,22 @@
 /* AVX-512 N:M kernels.
  *
- * GEMM (n_cols > 1). BLIS-like loop nest over a packed copy of X:
- *   X is packed once per call (both threads share the work, then a barrier) into column
- *   panels of up to 48 columns (3 zmm; the columns are split evenly, e.g. 256 columns =
+ * GEMM (n_cols > 1). BLIS-like loop nest over packed copies of X: column panels of up
+ *   to 48 columns (3 zmm; a range of columns is split evenly, e.g. 256 columns =
  *   48+48+48+48+32+32, never a lone 16-wide panel), each a K × width row-major strip
  *   zero padded to whole zmm, so that a slot's in-group position p is a plain offset:
  *   X row (group_k + p) of a panel is at panel + (group_k + p)·width.
- *   Per thread (a contiguous range of 8-row tiles): chunks of 16 tiles × k-blocks ×
- *   panels × tiles. The k-block of a panel (192 KiB of X, see NM_PANEL_BYTES) is
- *   reused from L2 by every tile of the chunk; the block the next step needs is
- *   prefetched into L2 meanwhile.
+ *   Loop nest per thread: chunks of tiles × k-blocks × panels × tiles. The k-block of
+ *   a panel (192 KiB of X, see NM_PANEL_BYTES) is reused from L2 by every tile of the
+ *   chunk. Two ways to get the panels, by the number of 8-row tiles:
+ *   - many tiles: the threads split the tiles; X is packed once per call into a shared
+ *     copy (both threads pack, then a barrier), and the block the next step needs is
+ *     prefetched into L2 while the current one runs;
+ *   - at most 32 tiles (small-M convolutions lowered to GEMM, e.g. M = 64, N = 3136):
+ *     the threads split the columns and each packs the k-block of a panel it is about
+ *     to use into an L2-sized scratch of its own. X would otherwise go to L3 and back
+ *     for only a few tiles of reuse, at about the cost of the multiply itself.
+ *   Columns past the last multiple of 16, when there are at most 4 of them (N = 49,
+ *   N = 196), go to the few-columns kernel below rather than a mostly empty zmm.
  *   The microkernel holds an 8 × 48 block of Y in 24 zmm. Per slot it reads one index
  *   word (the 8 rows' positions) and 8 values; per row it broadcasts the value and does
  *   3 FMAs whose X operands come straight from the L1-resident panel at the row's
@@ -147,41 +154,210 @@ static nm_micro_fn *nm_pick_micro(int nv, int bits) {
     return table[nv - 1][bits == 1 ? 0 : bits == 2 ? 1 : 2];
 }
 
-/* Column panels: the n_cols columns, rounded up to whole zmm (V = ceil(n_cols/16)), are
- * split into P = ceil(V / NM_NV) panels of nearly equal width, so no panel is left
+/* Column panels: the columns of a rectangle, rounded up to whole zmm (V = ceil(cols/16)),
+ * are split into P = ceil(V / NM_NV) panels of nearly equal width, so no panel is left
  * much narrower than the others (256 columns: 3+3+3+3+2+2 zmm rather than 3·5+1).
- * Panel jp holds columns [col0, col0 + 16·nv) for all K rows, row-major, stored at
- * packed + k·col0. */
+ * Panel jp holds columns [col0, col0 + 16·nv) of the rectangle; in the shared packed copy
+ * of X it is stored at packed + k·col0, K rows of 16·nv floats. */
 typedef struct nm_panels { int64_t count, base_nv, wide; } nm_panels;
 static inline nm_panels nm_split_panels(int64_t n_cols) {
     const int64_t vectors = (n_cols + 15) / 16;
     nm_panels p;
     p.count = (vectors + NM_NV - 1) / NM_NV;
-    p.base_nv = vectors / p.count;
-    p.wide = vectors % p.count; /* the first `wide` panels get one more zmm */
+    p.base_nv = p.count ? vectors / p.count : 0;
+    p.wide = p.count ? vectors % p.count : 0; /* the first `wide` panels get one more zmm */
     return p;
 }
 static inline int nm_panel_nv(nm_panels p, int64_t jp) { return (int)(p.base_nv + (jp < p.wide)); }
 static inline int64_t nm_panel_col0(nm_panels p, int64_t jp) {
     return 16 * (jp * p.base_nv + (jp < p.wide ? jp : p.wide));
 }
+static inline int64_t nm_min(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* Packs X rows [k_begin, k_end) into every panel (zero columns past n_cols). */
-static void nm_pack_x_avx512(const float *x, int64_t ldx, int64_t k, int64_t n_cols,
-                             nm_panels panels, float *packed, int64_t k_begin, int64_t k_end) {
-    for (int64_t jp = 0; jp < panels.count; jp++) {
-        const int64_t col0 = nm_panel_col0(panels, jp), width = 16 * nm_panel_nv(panels, jp);
-        float *panel = packed + k * col0;
-        for (int64_t kk = k_begin; kk < k_end; kk++) {
-            const float *src = x + kk * ldx + col0;
-            float *dst = panel + kk * width;
-            for (int64_t c = 0; c < width; c += 16) {
-                const __mmask16 msk = nm_cols_mask((int)(n_cols - col0 - c), 0);
-                _mm512_store_ps(dst + c, _mm512_maskz_loadu_ps(msk, src + c));
+/* Copies X rows [k_begin, k_end) of columns [col0, col0 + width) into a row-major
+ * panel with rows width floats apart (dst: row k_begin), zeros past column n_cols. */
+static void nm_pack_panel_avx512(const float *x, int64_t ldx, int64_t n_cols, int64_t col0,
+                                 int width, float *dst, int64_t k_begin, int64_t k_end) {
+    for (int64_t kk = k_begin; kk < k_end; kk++) {
+        const float *src = x + kk * ldx + col0;
+        float *row = dst + (kk - k_begin) * width;
+        for (int c = 0; c < width; c += 16) {
+            const __mmask16 msk = nm_cols_mask((int)nm_min(n_cols - col0 - c, 16), 0);
+            _mm512_store_ps(row + c, _mm512_maskz_loadu_ps(msk, src + c));
+        }
+    }
+}
+
+/* Where the microkernels get a rectangle's X panels:
+ * - shared: a packed copy of all of X made by the threads together before any compute
+ *   (panel at shared + k·col0, K rows of width floats);
+ * - private: each k-block of a panel is packed by the thread that needs it into its own
+ *   L2-sized scratch just before its tiles use it. */
+typedef struct nm_x_source {
+    const float *x;
+    int64_t ldx, k, n_cols;
+    const float *shared; /* or NULL: pack privately into scratch */
+    float *scratch;      /* kc_groups · m rows of NM_PANEL_COLS floats */
+} nm_x_source;
+
+/* Y = epilogue(W·X) over tiles [tile_begin, tile_end) × columns [col_begin, col_end).
+ * Loop nest: chunks of chunk_tiles tiles × k-blocks × panels × tiles of the chunk. The
+ * k-block of a panel is reused from L2 by every tile of the chunk; with a shared copy,
+ * the block of the next (k-block, panel) step is prefetched into L2 meanwhile, so that
+ * step does not start on L3 misses at the scattered rows the indices pick. */
+static void nm_gemm_rectangle_avx512(const sk_nm *a, const nm_x_source *src,
+                                     int64_t tile_begin, int64_t tile_end, int64_t col_begin,
+                                     int64_t col_end, float *y, int64_t ldy,
+                                     const sk_epilogue *ep, int64_t kc_groups, int64_t chunk_tiles) {
+    const int n = a->n, m = a->m;
+    const int64_t k = a->k;
+    const nm_panels panels = nm_split_panels(col_end - col_begin);
+    const int64_t kblocks = (a->groups + kc_groups - 1) / kc_groups;
+    for (int64_t c0 = tile_begin; c0 < tile_end; c0 += chunk_tiles) {
+        const int64_t c1 = nm_min(c0 + chunk_tiles, tile_end);
+        for (int64_t kb = 0; kb < kblocks; kb++) {
+            const int64_t g0 = kb * kc_groups, g1 = nm_min(g0 + kc_groups, a->groups);
+            for (int64_t jp = 0; jp < panels.count; jp++) {
+                const int nv = nm_panel_nv(panels, jp);
+                const int width = 16 * nv;
+                const int64_t col0 = col_begin + nm_panel_col0(panels, jp);
+                const float *panel;
+                if (src->shared) {
+                    panel = src->shared + k * col0 + g0 * m * width;
+                } else {
+                    nm_pack_panel_avx512(src->x, src->ldx, src->n_cols, col0, width, src->scratch,
+                                         g0 * m, g1 * m);
+                    panel = src->scratch;
+                }
+                nm_micro_fn *micro = nm_pick_micro(nv, a->index_bits);
+                nm_store_ctx st;
+                st.ldy = ldy;
+                st.col0 = col0;
+                st.valid_cols = (int)nm_min(col_end - col0, width);
+                st.accumulate = kb > 0;
+                st.ep = kb == kblocks - 1 ? ep : NULL;
+
+                /* Shared copy: the next (k-block, panel) step's block, contiguous, is
+                 * fetched into L2 a slice per tile. (A private block is packed just
+                 * before use by a sequential pass that the hardware prefetchers follow;
+                 * prefetching its X rows as well measured ~10% slower.) */
+                const char *next_block = NULL;
+                int64_t lines_per_tile = 0, next_lines = 0;
+                if (src->shared) {
+                    const int64_t next_jp = jp + 1 < panels.count ? jp + 1 : 0;
+                    const int64_t next_kb = jp + 1 < panels.count ? kb : (kb + 1 < kblocks ? kb + 1 : 0);
+                    const int64_t next_g0 = next_kb * kc_groups;
+                    const int64_t next_rows = (nm_min(next_g0 + kc_groups, a->groups) - next_g0) * m;
+                    const int next_nv = nm_panel_nv(panels, next_jp);
+                    next_block = (const char *)(src->shared + k * (col_begin + nm_panel_col0(panels, next_jp)) +
+                                                next_g0 * m * 16 * next_nv);
+                    next_lines = next_rows * next_nv;
+                    lines_per_tile = (next_lines + (c1 - c0) - 1) / (c1 - c0);
+                }
+                for (int64_t tile = c0; tile < c1; tile++) {
+                    const int64_t l0 = (tile - c0) * lines_per_tile;
+                    for (int64_t line = l0; line < l0 + lines_per_tile && line < next_lines; line++)
+                        _mm_prefetch(next_block + line * 64, _MM_HINT_T1);
+                    st.row0 = tile * NM_TILE_ROWS;
+                    st.valid_rows = (int)nm_min(a->rows - st.row0, NM_ROWS);
+                    st.y = y + st.row0 * ldy + col0;
+                    micro(nm_tile_values(a, tile), nm_tile_indices(a, tile), 0, g0 * n, g1 * n,
+                          n, m, panel, &st);
+                }
             }
         }
     }
 }
+
+/* Few rows: at most this many tiles (256 rows). Each thread then takes a range of whole
+ * 48-column panels and all the tiles (one chunk), and packs its own X panels a k-block
+ * at a time just before use: every column is packed once, as with a shared copy, but
+ * without the barrier and the round trip of the copy through L3, and each packed block
+ * is reused by every tile while it sits in L2. With more tiles, or too few columns to
+ * split, the threads split the tiles and share one packed copy of X, so that no column
+ * is packed by two threads. Measured (2:4, 2 threads, against the shared copy split by
+ * tiles, medians of paired runs on a shared machine): M = 64, N = 3136 +15-30%;
+ * M = 128, N = 784 +10-20% and more when the machine is busy (the barrier stalls);
+ * M = 256, N = 196 +5% (chunks of 16 tiles instead of one chunk of 32: -5%; private
+ * copies split by tiles, each thread packing all of X: -25%). Reading X in place
+ * instead of packing it was slower still: the m rows of a group are then ldx apart and
+ * the L1 prefetcher does not follow them. */
+#ifndef NM_PRIVATE_MAX_TILES
+#define NM_PRIVATE_MAX_TILES 32
+#endif
+
+/* The GEMM over column panels (n_cols > NM_FEW_COLS_GEMM). */
+static void nm_spmm_panels_avx512(const sk_nm *a, int64_t n_cols, const float *x, int64_t ldx,
+                                  float *y, int64_t ldy, const sk_epilogue *ep, int threads) {
+    const int64_t k = a->k;
+    /* k-blocks of equal size: whole groups whose X rows fill at most about
+     * NM_PANEL_BYTES of one 48-wide panel */
+    int64_t kc_groups = NM_PANEL_BYTES / (NM_PANEL_COLS * 4) / a->m;
+    if (kc_groups < 1) kc_groups = 1;
+    {
+        const int64_t kblocks = (a->groups + kc_groups - 1) / kc_groups;
+        kc_groups = kblocks ? (a->groups + kblocks - 1) / kblocks : 1;
+    }
+    const int few_tiles = a->tiles <= NM_PRIVATE_MAX_TILES;
+    const int split_n = few_tiles && threads > 1 && nm_split_panels(n_cols).count >= 2 * (int64_t)threads;
+    nm_x_source src = {x, ldx, k, n_cols, NULL, NULL};
+
+    if (few_tiles && (split_n || threads == 1)) {
+        int failed = 0;
+        #pragma omp parallel num_threads(threads) reduction(| : failed)
+        {
+            const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
+            int64_t col0, col1;
+            sk_partition(n_cols, NM_PANEL_COLS, nth, tid, &col0, &col1);
+            if (col0 < col1) {
+                nm_x_source mine = src;
+                mine.scratch = (float *)sk_alloc((size_t)(kc_groups * a->m * NM_PANEL_COLS) * sizeof(float));
+                if (mine.scratch)
+                    nm_gemm_rectangle_avx512(a, &mine, 0, a->tiles, col0, col1, y, ldy, ep, kc_groups,
+                                             a->tiles);
+                else
+                    failed = 1;
+                sk_free(mine.scratch);
+            }
+        }
+        if (failed) sk_f32_spmm_nm__scalar(a, n_cols, x, ldx, y, ldy, ep, threads);
+        return;
+    }
+
+    /* Shared packing: X packed once per call (both threads share the work, then a
+     * barrier) into the panels of all n_cols columns, zero padded to whole zmm. */
+    const nm_panels panels = nm_split_panels(n_cols);
+    float *packed = (float *)sk_alloc((size_t)(k * 16 * ((n_cols + 15) / 16)) * sizeof(float));
+    if (!packed) { sk_f32_spmm_nm__scalar(a, n_cols, x, ldx, y, ldy, ep, threads); return; }
+    src.shared = packed;
+    #pragma omp parallel num_threads(threads)
+    {
+        const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
+        int64_t kb0, kb1;
+        sk_partition(k, 16, nth, tid, &kb0, &kb1);
+        for (int64_t jp = 0; jp < panels.count; jp++) {
+            const int64_t col0 = nm_panel_col0(panels, jp);
+            const int width = 16 * nm_panel_nv(panels, jp);
+            nm_pack_panel_avx512(x, ldx, n_cols, col0, width, packed + k * col0 + kb0 * width, kb0, kb1);
+        }
+        #pragma omp barrier
+        int64_t t0, t1;
+        sk_partition(a->tiles, 1, nth, tid, &t0, &t1);
+        if (t0 < t1) nm_gemm_rectangle_avx512(a, &src, t0, t1, 0, n_cols, y, ldy, ep, kc_groups, NM_CHUNK_TILES);
+    }
+    sk_free(packed);
+}
+
+/* Columns past the last multiple of 16 (N % 16) fill only part of a zmm of every
+ * microkernel row, which costs as much as 16 columns. Up to this many of them (the 49th
+ * column of a 7×7 convolution output, the last 4 of 196) go to the few-columns kernel
+ * instead, whose cost grows with the number of columns: measured ~1/6 of a 16-column
+ * zmm per column. */
+#ifndef NM_TAIL_COLS_MAX
+#define NM_TAIL_COLS_MAX 4
+#endif
+_Static_assert(NM_TAIL_COLS_MAX <= NM_FEW_COLS_GEMM, "the few-columns kernel takes at most NM_FEW_COLS_GEMM columns");
+_Static_assert(NM_ROWS == NM_TILE_ROWS, "a microkernel covers exactly one tile");
 
 void sk_f32_spmm_nm__avx512(const sk_nm *a, int64_t n_cols, const float *x, int64_t ldx,
                             float *y, int64_t ldy, const sk_epilogue *ep, int threads) {
@@ -189,75 +365,19 @@ void sk_f32_spmm_nm__avx512(const sk_nm *a, int64_t n_cols, const float *x, int6
         sk_f32_gemv_nm__avx512(a, n_cols, x, ldx, y, ldy, ep, threads);
         return;
     }
-    const int64_t k = a->k;
-    const nm_panels panels = nm_split_panels(n_cols);
-    float *packed = (float *)sk_alloc((size_t)(k * 16 * ((n_cols + 15) / 16)) * sizeof(float));
-    if (!packed) { sk_f32_spmm_nm__scalar(a, n_cols, x, ldx, y, ldy, ep, threads); return; }
-
-    const int n = a->n, m = a->m;
-    /* k-block = whole groups whose X rows fill about NM_PANEL_BYTES of one panel */
-    int64_t kc_groups = NM_PANEL_BYTES / (NM_PANEL_COLS * 4) / m;
-    if (kc_groups < 1) kc_groups = 1;
-    if (kc_groups > a->groups) kc_groups = a->groups;
-    const int64_t kblocks = (a->groups + kc_groups - 1) / kc_groups;
-
-    #pragma omp parallel num_threads(threads)
-    {
-        const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-        int64_t kb0, kb1;
-        sk_partition(k, 16, nth, tid, &kb0, &kb1);
-        nm_pack_x_avx512(x, ldx, k, n_cols, panels, packed, kb0, kb1);
-        #pragma omp barrier
-
-        int64_t tile_begin, tile_end;
-        sk_partition(a->tiles, 1, nth, tid, &tile_begin, &tile_end);
-        for (int64_t c0 = tile_begin; c0 < tile_end; c0 += NM_CHUNK_TILES) {
-            const int64_t c1 = c0 + NM_CHUNK_TILES < tile_end ? c0 + NM_CHUNK_TILES : tile_end;
-            for (int64_t kb = 0; kb < kblocks; kb++) {
-                const int64_t g0 = kb * kc_groups;
-                const int64_t g1 = g0 + kc_groups < a->groups ? g0 + kc_groups : a->groups;
-                for (int64_t jp = 0; jp < panels.count; jp++) {
-                    const int nv = nm_panel_nv(panels, jp);
-                    const int64_t width = 16 * nv, col0 = nm_panel_col0(panels, jp);
-                    nm_micro_fn *micro = nm_pick_micro(nv, a->index_bits);
-                    const float *panel = packed + k * col0 + g0 * m * width;
-                    nm_store_ctx st;
-                    st.ldy = ldy;
-                    st.col0 = col0;
-                    st.valid_cols = (int)(n_cols - col0 < width ? n_cols - col0 : width);
-                    st.accumulate = kb > 0;
-                    st.ep = kb == kblocks - 1 ? ep : NULL;
-                    /* The X block the next (k-block, panel) step reads: fetched into L2
-                     * a slice per tile while this one runs, so that step does not start
-                     * on L3 misses at the scattered positions the indices pick. */
-                    const int64_t next_jp = jp + 1 < panels.count ? jp + 1 : 0;
-                    const int64_t next_kb = jp + 1 < panels.count ? kb : (kb + 1 < kblocks ? kb + 1 : 0);
-                    const int64_t next_g0 = next_kb * kc_groups;
-                    const int64_t next_g1 = next_g0 + kc_groups < a->groups ? next_g0 + kc_groups : a->groups;
-                    const int64_t next_width = 16 * nm_panel_nv(panels, next_jp);
-                    const char *next_block = (const char *)(packed + k * nm_panel_col0(panels, next_jp) +
-                                                            next_g0 * m * next_width);
-                    const int64_t next_lines = (next_g1 - next_g0) * m * next_width / 16;
-                    const int64_t lines_per_tile = (next_lines + (c1 - c0) - 1) / (c1 - c0);
-                    for (int64_t tile = c0; tile < c1; tile++) {
-                        const float *tv = nm_tile_values(a, tile);
-                        const uint8_t *ti = nm_tile_indices(a, tile);
-                        for (int64_t line = (tile - c0) * lines_per_tile;
-                             line < (tile - c0 + 1) * lines_per_tile && line < next_lines; line++)
-                            _mm_prefetch(next_block + line * 64, _MM_HINT_T1);
-                        for (int r0 = 0; r0 < NM_TILE_ROWS; r0 += NM_ROWS) {
-                            st.row0 = tile * NM_TILE_ROWS + r0;
-                            if (st.row0 >= a->rows) break;
-                            st.valid_rows = (int)(a->rows - st.row0 < NM_ROWS ? a->rows - st.row0 : NM_ROWS);
-                            st.y = y + st.row0 * ldy + col0;
-                            micro(tv, ti, r0, g0 * n, g1 * n, n, m, panel, &st);
-                        }
-                    }
-                }
-            }
-        }
+    const int64_t tail = n_cols % 16;
+    if (tail == 0 || tail > NM_TAIL_COLS_MAX) {
+        nm_spmm_panels_avx512(a, n_cols, x, ldx, y, ldy, ep, threads);
+        return;
     }
-    sk_free(packed);
+    const int64_t body = n_cols - tail;
+    nm_spmm_panels_avx512(a, body, x, ldx, y, ldy, ep, threads);
+    sk_epilogue tail_ep; /* the residual seen from column `body` */
+    if (ep) {
+        tail_ep = *ep;
+        if (tail_ep.residual) tail_ep.residual += body;
+    }
+    sk_f32_gemv_nm__avx512(a, tail, x + body, ldx, y + body, ldy, ep ? &tail_ep : NULL, threads);
 }
 
 /* ---- GEMV ------------------------------------------------------------------------ */
