@@ -31,7 +31,8 @@
  * x entries out of a 16-float window at the group start (n even: both slots are in one
  * group), or vpermt2ps out of a 32-float window spanning two groups (n odd). One FMA per
  * 16 values; the 8 row sums of a tile are reduced once at the end. Four tiles far apart
- * are streamed at once (more DRAM requests in flight).
+ * are streamed at once (more DRAM requests in flight), each value stream prefetched
+ * 4 KiB ahead into L2 by software (see NM_GEMV_PREFETCH_BYTES).
  *
  * Few columns (2..8): the GEMV kernel with a column loop inside (W streamed once), since
  * a 16-wide GEMM panel would waste most of its lanes. */
@@ -437,6 +438,20 @@ nm_gemv_store_tile(const sk_nm *a, int64_t tile, __m512 acc, float *y, int64_t l
 #ifndef NM_GEMV_STREAMS
 #define NM_GEMV_STREAMS 4 /* 2, 4 and 8 measured alike; 1 was ~1.3-1.5× slower */
 #endif
+/* Software prefetch of each value stream this many bytes ahead, into L2 (T1): 4096×4096
+ * from DRAM (caches evicted, 2 threads, paired with the dense GEMV): 2:4 1.66× → 1.76×
+ * dense, 1:4 3.0× → 3.4×, 2:8 2.95× → 3.1×. 8-16 KiB ahead measured the same as 4 KiB;
+ * into L1 (T0) or non-temporal (NTA) at 0.5-8 KiB was slower than no prefetch; also
+ * prefetching the index streams gained nothing (they advance 16-64× slower).
+ * Only for weights bigger than NM_GEMV_PREFETCH_MIN_BYTES per thread: when a thread's
+ * share stays in its L2 between calls (1024×1024 2:4, warm) the prefetches cost
+ * 10-15%; L3-resident (2048×2048 2:4, warm) measured neutral. */
+#ifndef NM_GEMV_PREFETCH_BYTES
+#define NM_GEMV_PREFETCH_BYTES 4096
+#endif
+#ifndef NM_GEMV_PREFETCH_MIN_BYTES
+#define NM_GEMV_PREFETCH_MIN_BYTES (2 << 20)
+#endif
 
 /* NM_GEMV_STREAMS tiles far apart in the thread's range at once, i.e. as many
  * independent sequential streams of values (and of indices). The weights are read once
@@ -444,7 +459,7 @@ nm_gemv_store_tile(const sk_nm *a, int64_t tile, __m512 acc, float *y, int64_t l
  * (measured: ~1.3-1.5× the bandwidth of one stream). All tiles have the same slot ↔
  * group structure, so the x windows are shared by the streams. */
 static inline __attribute__((always_inline)) void
-nm_gemv_streams(const int BITS, const sk_nm *a, const float *xc, float *y, int64_t ldy,
+nm_gemv_streams(const int BITS, const int PF, const sk_nm *a, const float *xc, float *y, int64_t ldy,
                 const sk_epilogue *ep, int64_t first_tile, int64_t tile_step) {
     const int n = a->n, m = a->m;
     const int64_t slots = a->slots;
@@ -463,9 +478,12 @@ nm_gemv_streams(const int BITS, const sk_nm *a, const float *xc, float *y, int64
         for (int64_t g = 0; g < a->groups; g++) {
             const __m512 window = _mm512_loadu_ps(xc + g * m);
             for (int j = 0; j < n; j += 2, t += 2)
-                for (int i = 0; i < NM_GEMV_STREAMS; i++)
+                for (int i = 0; i < NM_GEMV_STREAMS; i++) {
+                    /* one 64-byte line of values per step: one prefetch per line */
+                    if (PF) _mm_prefetch((const char *)(tv[i] + t * NM_TILE_ROWS) + NM_GEMV_PREFETCH_BYTES, _MM_HINT_T1);
                     acc[i] = _mm512_fmadd_ps(_mm512_loadu_ps(tv[i] + t * NM_TILE_ROWS),
                                              _mm512_permutexvar_ps(nm_pair_positions(BITS, ti[i], t), window), acc[i]);
+                }
         }
     } else {
         /* Odd n: the second slot of a pair may start the next group; a 32-float window
@@ -478,6 +496,7 @@ nm_gemv_streams(const int BITS, const sk_nm *a, const float *xc, float *y, int64
             const __m512 lo = _mm512_loadu_ps(xc + g * m), hi = _mm512_loadu_ps(xc + g * m + 16);
             const int straddles = s + 1 >= n;
             for (int i = 0; i < NM_GEMV_STREAMS; i++) {
+                if (PF) _mm_prefetch((const char *)(tv[i] + t * NM_TILE_ROWS) + NM_GEMV_PREFETCH_BYTES, _MM_HINT_T1);
                 __m512i pos = nm_pair_positions(BITS, ti[i], t);
                 if (straddles) pos = _mm512_add_epi32(pos, next_group);
                 acc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, tv[i] + t * NM_TILE_ROWS),
@@ -491,7 +510,7 @@ nm_gemv_streams(const int BITS, const sk_nm *a, const float *xc, float *y, int64
 }
 
 static inline __attribute__((always_inline)) void
-nm_gemv_tiles_avx512(const int BITS, const sk_nm *a, const float *xc, float *y, int64_t ldy,
+nm_gemv_tiles_avx512(const int BITS, const int PF, const sk_nm *a, const float *xc, float *y, int64_t ldy,
                      const sk_epilogue *ep, int64_t tile_begin, int64_t tile_end) {
     const int n = a->n, m = a->m;
     const int64_t slots = a->slots;
@@ -499,7 +518,7 @@ nm_gemv_tiles_avx512(const int BITS, const sk_nm *a, const float *xc, float *y, 
     {
         const int64_t part = (tile_end - tile_begin) / NM_GEMV_STREAMS;
         for (int64_t i = 0; i < part; i++)
-            nm_gemv_streams(BITS, a, xc, y, ldy, ep, tile_begin + i, part);
+            nm_gemv_streams(BITS, PF, a, xc, y, ldy, ep, tile_begin + i, part);
         tile_begin += NM_GEMV_STREAMS * part;
     }
     /* The few tiles left over (fewer than NM_GEMV_STREAMS), one at a time. */
@@ -525,16 +544,19 @@ nm_gemv_tiles_avx512(const int BITS, const sk_nm *a, const float *xc, float *y, 
 }
 
 static void nm_gemv_tiles_avx512_b1(const sk_nm *a, const float *xc, float *y, int64_t ldy,
-                                    const sk_epilogue *ep, int64_t b, int64_t e) {
-    nm_gemv_tiles_avx512(1, a, xc, y, ldy, ep, b, e);
+                                    const sk_epilogue *ep, int64_t b, int64_t e, int pf) {
+    if (pf) nm_gemv_tiles_avx512(1, 1, a, xc, y, ldy, ep, b, e);
+    else nm_gemv_tiles_avx512(1, 0, a, xc, y, ldy, ep, b, e);
 }
 static void nm_gemv_tiles_avx512_b2(const sk_nm *a, const float *xc, float *y, int64_t ldy,
-                                    const sk_epilogue *ep, int64_t b, int64_t e) {
-    nm_gemv_tiles_avx512(2, a, xc, y, ldy, ep, b, e);
+                                    const sk_epilogue *ep, int64_t b, int64_t e, int pf) {
+    if (pf) nm_gemv_tiles_avx512(2, 1, a, xc, y, ldy, ep, b, e);
+    else nm_gemv_tiles_avx512(2, 0, a, xc, y, ldy, ep, b, e);
 }
 static void nm_gemv_tiles_avx512_b4(const sk_nm *a, const float *xc, float *y, int64_t ldy,
-                                    const sk_epilogue *ep, int64_t b, int64_t e) {
-    nm_gemv_tiles_avx512(4, a, xc, y, ldy, ep, b, e);
+                                    const sk_epilogue *ep, int64_t b, int64_t e, int pf) {
+    if (pf) nm_gemv_tiles_avx512(4, 1, a, xc, y, ldy, ep, b, e);
+    else nm_gemv_tiles_avx512(4, 0, a, xc, y, ldy, ep, b, e);
 }
 
 /* ---- Few columns (2 <= n_cols <= NM_FEW_COLS) -------------------------------------- */
@@ -635,9 +657,10 @@ void sk_f32_gemv_nm__avx512(const sk_nm *a, int64_t n_cols, const float *x, int6
     {
         int64_t begin, end;
         sk_partition(a->tiles, 1, omp_get_num_threads(), omp_get_thread_num(), &begin, &end);
-        if (a->index_bits == 1) nm_gemv_tiles_avx512_b1(a, xc, y, ldy, ep, begin, end);
-        else if (a->index_bits == 2) nm_gemv_tiles_avx512_b2(a, xc, y, ldy, ep, begin, end);
-        else nm_gemv_tiles_avx512_b4(a, xc, y, ldy, ep, begin, end);
+        const int pf = sk_nm_bytes(a) > (size_t)omp_get_num_threads() * NM_GEMV_PREFETCH_MIN_BYTES;
+        if (a->index_bits == 1) nm_gemv_tiles_avx512_b1(a, xc, y, ldy, ep, begin, end, pf);
+        else if (a->index_bits == 2) nm_gemv_tiles_avx512_b2(a, xc, y, ldy, ep, begin, end, pf);
+        else nm_gemv_tiles_avx512_b4(a, xc, y, ldy, ep, begin, end, pf);
     }
     sk_free(xc);
 }
