@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
+        .library(name: "DataflowSim", targets: ["DataflowSim"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
     dependencies: [
@@ -31,16 +32,20 @@ let package = Package(
         ),
         .target(name: "SparseKernels", dependencies: ["CSparseKernels"]),
         .target(name: "SparseIFT", dependencies: ["SparseKernels"]),
+        // The CS-2-like dataflow simulator: pure Swift on top of the Sparse-IFT IR.
+        .target(name: "DataflowSim", dependencies: ["SparseIFT"], exclude: ["README.md"]),
         .executableTarget(
             name: "sift",
             dependencies: [
                 "SparseKernels",
                 "SparseIFT",
+                "DataflowSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SparseKernelsTests", dependencies: ["SparseKernels"]),
         .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT", "SparseKernels"]),
         .testTarget(name: "siftTests", dependencies: ["SparseKernels"]),
+        .testTarget(name: "DataflowSimTests", dependencies: ["DataflowSim", "SparseIFT"]),
     ]
 )
