@@ -118,7 +118,7 @@ public enum SparseIFT {
     public static func transform(_ dense: Network, kind: TransformKind, sparsity: Double,
                                  options: TransformOptions = TransformOptions()) throws -> TransformedNetwork {
         try validateSparsity(sparsity)
-        try options.pattern.validateParameters()
+        try fromCore { () throws(SiftCoreError) in try options.pattern.validateParameters() }
         if let fixed = options.pattern.fixedSparsity, sparsity != 0, abs(fixed - sparsity) > 1e-9 {
             throw SparseIFTError.invalidArgument(
                 "pattern \(options.pattern) fixes the sparsity at \(fixed), but s = \(sparsity) was asked for")

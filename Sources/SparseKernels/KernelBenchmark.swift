@@ -88,8 +88,8 @@ public struct KernelBenchmark {
     public var shapes: [Shape] = defaultShapes
     public var sparsities: [Double] = [0.5, 0.75, 0.9, 0.95]
     public var formats: [Format] = Format.allCases
-    public var nmPatterns: [SparsePattern] = [.nOfM(n: 2, m: 4)]
-    public var blockPatterns: [SparsePattern] = [.block(rows: 16, columns: 16), .block(rows: 4, columns: 4)]
+    public var nmPatterns: [SparsityPattern] = [.nOfM(n: 2, m: 4)]
+    public var blockPatterns: [SparsityPattern] = [.block(rows: 16, columns: 16), .block(rows: 4, columns: 4)]
     public var options: ExecutionOptions
     /// Seconds each timed sample aims for; the median of `samples` samples is reported.
     public var sampleSeconds = 0.02
@@ -110,13 +110,13 @@ public struct KernelBenchmark {
             throw .invalidArgument("sparsity \(s) must be in [0, 1)")
         }
         guard !shapes.isEmpty else { throw .invalidArgument("no shapes to benchmark") }
-        for pattern in nmPatterns + blockPatterns { try pattern.validateParameters() }
+        for pattern in nmPatterns + blockPatterns { try WeightFormat(for: pattern).validateParameters() }
     }
 
     /// The weight patterns measured on `shape`, each with its sparsity. Patterns that
     /// cannot apply to the shape (K not a multiple of the group, say) are skipped.
-    func cases(for shape: Shape) -> [(format: Format, pattern: SparsePattern, sparsity: Double)] {
-        var list: [(Format, SparsePattern, Double)] = []
+    func cases(for shape: Shape) -> [(format: Format, pattern: SparsityPattern, sparsity: Double)] {
+        var list: [(Format, SparsityPattern, Double)] = []
         for format in formats {
             switch format {
             case .dense:
@@ -126,7 +126,7 @@ public struct KernelBenchmark {
             case .nm:
                 for pattern in nmPatterns {
                     guard case .nOfM(_, let m) = pattern, shape.k % m == 0 else { continue }
-                    list.append((.nm, pattern, pattern.impliedSparsity!))
+                    list.append((.nm, pattern, pattern.fixedSparsity!))
                 }
             case .bsr:
                 for pattern in blockPatterns {
@@ -160,9 +160,14 @@ public struct KernelBenchmark {
             progress(denseResult)
 
             for (caseIndex, item) in cases(for: shape).enumerated() {
-                let w = try RandomWeights.matrix(rows: shape.m, columns: shape.k, pattern: item.pattern,
+                let w: Matrix
+                do {
+                    w = try RandomWeights.matrix(rows: shape.m, columns: shape.k, pattern: item.pattern,
                                                  sparsity: item.sparsity, seed: seed &* 104_729 &+ UInt64(caseIndex))
-                let prepared = try prepareWeights(w, as: item.pattern)
+                } catch {
+                    throw KernelError(error)
+                }
+                let prepared = try prepareWeights(w, as: WeightFormat(for: item.pattern))
                 let seconds = time(prepared, x, &y, evictor: evictor)
                 let verified = try agrees(prepared, y, with: w, x)
                 let nonzeros = w.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }

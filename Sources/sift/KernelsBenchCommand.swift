@@ -46,8 +46,8 @@ struct KernelsBenchCommand: ParsableCommand {
             }
             return format
         }
-        benchmark.nmPatterns = try list(nm).map { text throws(KernelError) in try SparsePattern.parseNM(text) }
-        benchmark.blockPatterns = try list(block).map { text throws(KernelError) in try SparsePattern.parseBlock(text) }
+        benchmark.nmPatterns = try list(nm).map { text throws(KernelError) in try WeightFormat.nm(parsing: text) }.compactMap(\.pattern)
+        benchmark.blockPatterns = try list(block).map { text throws(KernelError) in try WeightFormat.bsr(parsing: text) }.compactMap(\.pattern)
         benchmark.coldCaches = cold
         try benchmark.validate()
         return benchmark

@@ -1,6 +1,5 @@
 import Testing
 @testable import SparseIFT
-import SparseKernels
 
 @Suite struct ErrorTests {
     @Test func unknownModel() {
@@ -16,8 +15,8 @@ import SparseKernels
         let network = try Small.mlp()
         #expect(throws: SparseIFTError.self) { try SparseIFT.transform(network, kind: .wide, sparsity: s) }
         var generator = SeededGenerator(seed: 1)
-        #expect(throws: SparseIFTError.self) {
-            try MaskGenerator.mask(rows: 4, reduction: 4, sparsity: s, pattern: .unstructured, generator: &generator)
+        #expect(throws: SiftCoreError.self) {
+            try MaskSampler.mask(rows: 4, reduction: 4, sparsity: s, pattern: .unstructured, generator: &generator)
         }
     }
 
@@ -42,17 +41,6 @@ import SparseKernels
         #expect(throws: SparseIFTError.self) {
             try SparseIFT.transform(network, kind: .parallel, sparsity: 0.9, options: TransformOptions(pattern: .nOfM(n: 2, m: 4)))
         }
-    }
-
-    @Test(arguments: ["", "2:", "4:2", "0:4", "4x", "x4", "dense", "2:4:8", "-2:4"])
-    func malformedPatterns(text: String) {
-        #expect(throws: SparseIFTError.self) { try SparsityPattern(parsing: text) }
-    }
-
-    @Test func wellFormedPatterns() throws {
-        #expect(try SparsityPattern(parsing: "2:4") == .nOfM(n: 2, m: 4))
-        #expect(try SparsityPattern(parsing: "4x4") == .block(rows: 4, columns: 4))
-        #expect(try SparsityPattern(parsing: "unstructured") == .unstructured)
     }
 
     @Test func badShapesAreRefused() {

@@ -298,7 +298,7 @@ import Testing
             for layer in Accounting.account(sparse).layers where layer.role == .body {
                 let mask = try #require(parameters["\(layer.name).mask"])
                 let (rows, reduction) = (layer.weightShape![0], layer.weightShape![1])
-                #expect(MaskGenerator.violation(of: mask.values, rows: rows, reduction: reduction, pattern: pattern) == nil, "\(layer.name) \(pattern)")
+                #expect(MaskSampler.violation(of: mask.values, rows: rows, reduction: reduction, pattern: pattern) == nil, "\(layer.name) \(pattern)")
                 #expect(mask.values.filter { $0 == 1 }.count == layer.nonzeroWeights, "\(layer.name) \(pattern)")
                 checked += 1
             }
