@@ -153,6 +153,7 @@ public enum SparseIFT {
         structure = try assignSparsity(structure, sparsity: bodySparsity, pattern: options.pattern, distribution: options.distribution)
         structure.name = kind == .dense ? dense.name : "\(dense.name)-\(kind.rawValue)"
         notes += isoFLOPNotes(kind: kind, sparsity: sparsity, base: base, transformed: structure, dense: dense, options: options)
+        notes += kernelNotes(pattern: options.pattern, sparsity: bodySparsity)
         return TransformedNetwork(network: structure, dense: dense, kind: kind, requestedSparsity: sparsity,
                                   sparsity: bodySparsity, base: base, options: options, notes: notes)
     }
@@ -176,6 +177,14 @@ public enum SparseIFT {
                            1 / (1 - sparsity), base, ratioText)]
         }
         return ["not iso-FLOP: the rounded \(kind.rawValue) ranks give forward FLOPs \(ratioText) vs dense"]
+    }
+
+    /// Says when no specialised CPU kernel runs the pattern (2:32, 64x64 blocks). Such a
+    /// pattern is accepted, since masks, accounting and the simulator handle any pattern,
+    /// but a reader comparing CPU figures must know it runs as CSR or dense there.
+    static func kernelNotes(pattern: SparsityPattern, sparsity: Double) -> [String] {
+        guard sparsity > 0, let limitation = KernelCapabilities.limitation(of: pattern) else { return [] }
+        return ["pattern \(pattern): \(limitation); on the CPU it runs as CSR or dense"]
     }
 
     /// Sets the sparsity of every body layer (uniformly or by ERK) and checks that the

@@ -36,6 +36,17 @@ import Testing
         }
     }
 
+    /// A pattern no specialised kernel runs is accepted, and the notes say so.
+    @Test func patternsWithoutAKernelAreNoted() throws {
+        let network = try MLP.build(widths: [64, 64, 64, 10])
+        let nm = try SparseIFT.transform(network, kind: .dense, sparsity: 1 - 2.0 / 32, options: TransformOptions(pattern: .nOfM(n: 2, m: 32)))
+        #expect(nm.notes.contains { $0.contains("2:32") && $0.contains("CSR or dense") })
+        let block = try SparseIFT.transform(network, kind: .parallel, sparsity: 0.5, options: TransformOptions(pattern: .block(rows: 64, columns: 64)))
+        #expect(block.notes.contains { $0.contains("64x64") && $0.contains("CSR or dense") })
+        let supported = try SparseIFT.transform(network, kind: .parallel, sparsity: 0.5, options: TransformOptions(pattern: .block(rows: 16, columns: 16)))
+        #expect(supported.notes.isEmpty)
+    }
+
     @Test func nOfMSparsityMustMatchThePattern() throws {
         let network = try Small.mlp()
         #expect(throws: SparseIFTError.self) {
