@@ -201,9 +201,8 @@ public enum SparseIFT {
             guard var weight = node.op.weight, weight.role == .body else { continue }
             weight.sparsity = perLayer[node.id] ?? sparsity
             weight.pattern = pattern
-            if weight.sparsity > 0 {
-                let view = GEMMView(node)
-                try pattern.validate(layer: node.name, rows: view.weightRows, reduction: view.K)
+            if weight.sparsity > 0, let matrix = node.op.weightMatrix {
+                try pattern.validate(layer: node.name, rows: matrix.rows, reduction: matrix.reduction)
             }
             result.nodes[index].op = node.op.withWeight(weight)
         }

@@ -36,23 +36,6 @@ public struct KernelBenchmark {
         }
     }
 
-    /// The default shapes: MLP layers at batch 1/64/256, a large GEMV, the GPT-3
-    /// Small FFN at 512 tokens, and the 3x3 convolutions of ResNet-18 (ImageNet, batch 1)
-    /// lowered to GEMM (M = C_out, K = 9·C_in, N = H·W of the output).
-    public static let defaultShapes: [Shape] = [
-        Shape(name: "mlp-1024 N=1", m: 1024, k: 1024, n: 1),
-        Shape(name: "mlp-1024 N=64", m: 1024, k: 1024, n: 64),
-        Shape(name: "mlp-1024 N=256", m: 1024, k: 1024, n: 256),
-        Shape(name: "gemv-4096", m: 4096, k: 4096, n: 1),
-        Shape(name: "mlp-4096 N=256", m: 4096, k: 4096, n: 256),
-        Shape(name: "gpt3s-ffn-up", m: 3072, k: 768, n: 512),
-        Shape(name: "gpt3s-ffn-down", m: 768, k: 3072, n: 512),
-        Shape(name: "r18-conv2", m: 64, k: 576, n: 3136),
-        Shape(name: "r18-conv3", m: 128, k: 1152, n: 784),
-        Shape(name: "r18-conv4", m: 256, k: 2304, n: 196),
-        Shape(name: "r18-conv5", m: 512, k: 4608, n: 49),
-    ]
-
     /// One measured kernel on one shape.
     public struct Result: Sendable, Codable {
         public let shape: String
@@ -85,7 +68,9 @@ public struct KernelBenchmark {
         case dense, csr, nm, bsr
     }
 
-    public var shapes: [Shape] = defaultShapes
+    /// The shapes to measure. The CLI's defaults come from the GEMM lowering of zoo
+    /// models (`KernelWorkloads.defaultShapes` in SparseIFT).
+    public var shapes: [Shape] = []
     public var sparsities: [Double] = [0.5, 0.75, 0.9, 0.95]
     public var formats: [Format] = Format.allCases
     public var nmPatterns: [SparsityPattern] = [.nOfM(n: 2, m: 4)]
