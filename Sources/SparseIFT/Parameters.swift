@@ -25,7 +25,10 @@ public struct ParameterStore: Sendable {
         }
     }
 
-    /// Deterministic initialisation: Kaiming-normal weights (`std = sqrt(2 / fan_in)`),
+    /// Deterministic initialisation: Kaiming-normal weights, for convolutions as the
+    /// authors' ResNets do (`std = sqrt(2 / fan_out)`, fan_out = out·kh·kw as PyTorch computes it, its
+    /// `kaiming_normal_(mode="fan_out", nonlinearity="relu")`), for linear layers
+    /// `std = sqrt(2 / fan_in)`,
     /// embeddings `N(0, 0.02²)`, zero biases, identity norms; each sparse layer gets a
     /// seeded mask of its pattern and its weight is multiplied by it. Each tensor draws
     /// from its own stream (seed, key), so it does not depend on the other layers.
@@ -50,9 +53,9 @@ public struct ParameterStore: Sendable {
         for node in network.nodes {
             switch node.op {
             case .conv2d(let c):
-                let fanIn = c.reduction
+                let fanOut = c.outChannels * c.kernelHeight * c.kernelWidth
                 try store.addWeight(node.name, shape: c.weightShape, rows: c.outChannels, reduction: c.reduction,
-                                    weight: c.weight, std: (2 / Double(fanIn)).squareRoot(), seed: options.seed)
+                                    weight: c.weight, std: (2 / Double(fanOut)).squareRoot(), seed: options.seed)
                 if c.bias { store["\(node.name).bias"] = affine("\(node.name).bias", count: c.outChannels, identity: 0, spread: 0.1) }
             case .linear(let l):
                 if l.tiedTo == nil {

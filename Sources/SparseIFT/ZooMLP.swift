@@ -15,6 +15,6 @@ public enum MLP {
                 x = try b.unary("relu\(layer)", .relu, x)
             }
         }
-        return try b.build(name: name, metadata: NetworkMetadata(parallelActivation: .perBranch))
+        return try b.build(name: name, metadata: NetworkMetadata(parallelActivation: .perBranch, family: .mlp))
     }
 }
