@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
+        .library(name: "SiftSweep", targets: ["SiftSweep"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
     dependencies: [
@@ -31,6 +32,9 @@ let package = Package(
         ),
         .target(name: "SparseKernels", dependencies: ["CSparseKernels"]),
         .target(name: "SparseIFT", dependencies: ["SparseKernels"]),
+        // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
+        // (runtime, simulator, report) can use it.
+        .target(name: "SiftSweep"),
         .executableTarget(
             name: "sift",
             dependencies: [
@@ -42,5 +46,6 @@ let package = Package(
         .testTarget(name: "SparseKernelsTests", dependencies: ["SparseKernels"]),
         .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT", "SparseKernels"]),
         .testTarget(name: "siftTests", dependencies: ["SparseKernels"]),
+        .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
     ]
 )
