@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "SiftCore", targets: ["SiftCore"]),
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
+        .library(name: "SiftSweep", targets: ["SiftSweep"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
     dependencies: [
@@ -35,6 +36,9 @@ let package = Package(
         .target(name: "SparseKernels", dependencies: ["SiftCore", "CSparseKernels"]),
         // The model layer needs no C (no OpenMP, no hwloc): it builds and tests without them.
         .target(name: "SparseIFT", dependencies: ["SiftCore"]),
+        // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
+        // (runtime, simulator, report) can use it.
+        .target(name: "SiftSweep"),
         .executableTarget(
             name: "sift",
             dependencies: [
@@ -48,5 +52,6 @@ let package = Package(
         .testTarget(name: "SparseKernelsTests", dependencies: ["SparseKernels"]),
         .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT"]),
         .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels"]),
+        .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
     ]
 )
