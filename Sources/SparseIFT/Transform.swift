@@ -141,6 +141,7 @@ public enum SparseIFT {
     public static func transform(_ dense: Network, kind: TransformKind, sparsity: Double,
                                  options: TransformOptions = TransformOptions()) throws -> TransformedNetwork {
         try validateSparsity(sparsity)
+        let sparsity = sparsity + 0  // -0 is 0 (it would print as "-0")
         try fromCore { () throws(SiftCoreError) in try options.pattern.validateParameters() }
         if let fixed = options.pattern.fixedSparsity, sparsity != 0, abs(fixed - sparsity) > 1e-9 {
             throw SparseIFTError.invalidArgument(

@@ -7,7 +7,9 @@ struct ZooModelArguments: ParsableArguments {
     @Option(help: "Model from the zoo (see `sift models`).")
     var model: String
 
-    @Option(help: "Tokens per sequence for the GPT models.")
+    // Unconditional parsing: a negative value reaches the range check instead of being
+    // taken for a flag ("Missing value").
+    @Option(parsing: .unconditional, help: "Tokens per sequence for the GPT models.")
     var sequence: Int = 2048
 
     @Option(name: .customLong("mlp-widths"), help: "Comma-separated widths of `mlp`, input first.")
@@ -93,7 +95,7 @@ struct TransformCommand: ParsableCommand {
     @OptionGroup var modelOptions: ZooModelArguments
     @OptionGroup var transformOptions: TransformArguments
 
-    @Option(name: .customLong("rigl-interval"), help: "RigL mask-update interval ΔT for the training-FLOP figure.")
+    @Option(name: .customLong("rigl-interval"), parsing: .unconditional, help: "RigL mask-update interval ΔT for the training-FLOP figure.")
     var rigLInterval: Int = 100
 
     @Flag(help: "Print JSON instead of a table.")
