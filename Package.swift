@@ -9,8 +9,10 @@ let package = Package(
     name: "SparseIFTToolkit",
     platforms: [.macOS(.v13)],
     products: [
+        .library(name: "SiftCore", targets: ["SiftCore"]),
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
+        .library(name: "SiftSweep", targets: ["SiftSweep"]),
         .library(name: "DataflowSim", targets: ["DataflowSim"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
@@ -30,22 +32,32 @@ let package = Package(
                 .linkedLibrary("m"),
             ]
         ),
-        .target(name: "SparseKernels", dependencies: ["CSparseKernels"]),
-        .target(name: "SparseIFT", dependencies: ["SparseKernels"]),
-        // The CS-2-like dataflow simulator: pure Swift on top of the Sparse-IFT IR.
-        .target(name: "DataflowSim", dependencies: ["SparseIFT"], exclude: ["README.md"]),
+        // Pure Swift, no C: tensors, .npy, the seeded generator, patterns, masks, file writing.
+        .target(name: "SiftCore"),
+        .target(name: "SparseKernels", dependencies: ["SiftCore", "CSparseKernels"]),
+        // The model layer needs no C (no OpenMP, no hwloc): it builds and tests without them.
+        .target(name: "SparseIFT", dependencies: ["SiftCore"]),
+        // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
+        // (runtime, simulator, report) can use it.
+        .target(name: "SiftSweep"),
+        // The CS-2-like dataflow simulator: pure Swift on top of the Sparse-IFT IR (no C).
+        .target(name: "DataflowSim", dependencies: ["SiftCore", "SparseIFT", "SiftSweep"], exclude: ["README.md"]),
         .executableTarget(
             name: "sift",
             dependencies: [
+                "SiftCore",
                 "SparseKernels",
                 "SparseIFT",
+                "SiftSweep",
                 "DataflowSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "SiftCoreTests", dependencies: ["SiftCore"]),
         .testTarget(name: "SparseKernelsTests", dependencies: ["SparseKernels"]),
-        .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT", "SparseKernels"]),
-        .testTarget(name: "siftTests", dependencies: ["SparseKernels"]),
-        .testTarget(name: "DataflowSimTests", dependencies: ["DataflowSim", "SparseIFT"]),
+        .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT"]),
+        .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels"]),
+        .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
+        .testTarget(name: "DataflowSimTests", dependencies: ["DataflowSim", "SparseIFT", "SiftCore"]),
     ]
 )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DataflowSim
 import Foundation
+import SiftSweep
 import SparseIFT
 
 /// `sift simulate`: the CS-2-like dataflow simulator (module DataflowSim).
@@ -57,7 +58,7 @@ struct MachineArguments: ParsableArguments {
         return try ConfigLoader.load(path: path, overrides: overrides)
     }
 
-    func machine() throws -> Machine { try Machine(try resolved()) }
+    func machine() throws -> DataflowMachine { try DataflowMachine(try resolved()) }
 
     func simulationMode() throws -> SimulationMode {
         guard let parsed = SimulationMode(rawValue: mode) else {
@@ -135,6 +136,7 @@ struct SimulateNetworkCommand: ParsableCommand {
 
     func run() throws {
         let text = try reportingSimulatorErrors {
+            if let out { try OutputFiles.checkDirectory(out) }
             let machine = try machineOptions.machine()
             let dense = try ModelZoo.build(modelOptions.model, options: try modelOptions.zooOptions())
             let transformed = try transformOptions.run(on: dense)
@@ -154,7 +156,7 @@ struct SimulateNetworkCommand: ParsableCommand {
                     "trace.json": try ReportText.chromeTrace(step: run.stepTimeline, region: run.regionTimeline,
                                                              regionProduct: run.regionTimelineProduct, clockHz: machine.config.clockHz),
                     "summary.txt": summary,
-                ], to: out)
+                ], to: out, command: "simulate network")
             }
             let stats = run.report.simulator
             machineOptions.progress?(String(format: "simulator: %d events, %.4g cycles simulated cycle by cycle in %.2f s (%.3g simulated cycles/s)",
@@ -203,6 +205,7 @@ struct SimulateMatmulCommand: ParsableCommand {
 
     func run() throws {
         let text = try reportingSimulatorErrors {
+            if let out { try OutputFiles.checkDirectory(out) }
             let machine = try machineOptions.machine()
             let parsedPattern: SparsityPattern = try SparsityPattern(parsing: pattern)
             let parsedPasses = try parseList(passes, name: "passes") { text -> Pass in
@@ -221,7 +224,7 @@ struct SimulateMatmulCommand: ParsableCommand {
                 try OutputFiles.writeDirectory([
                     "results.json": results, "products.csv": ReportText.matmulCSV(report),
                     "config.resolved.json": machine.config.resolved.json(), "summary.txt": summary,
-                ], to: out)
+                ], to: out, command: "simulate matmul")
             }
             return json ? results : summary
         }
@@ -271,17 +274,23 @@ struct SimulateSweepCommand: ParsableCommand {
 
     @OptionGroup var machineOptions: MachineArguments
 
+    @Option(help: "Run shard i of n (1-based, e.g. 2/3): its points plus the dense baseline they need.")
+    var shard: String = "1/1"
+
     @Option(help: "CSV file to write (default: standard output).")
     var out: String?
 
     func run() throws {
         let text = try reportingSimulatorErrors { () -> String in
+            if let out { try OutputFiles.checkFile(out) }
             let machine = try machineOptions.machine()
             let mode = try machineOptions.simulationMode()
             let executionMode = try parseExecution(execution)
             let patternList = try parseList(patterns, name: "patterns") { try SparsityPattern(parsing: $0) }
             let sparsityList = try parseList(sparsities, name: "sparsities", parseSparsity)
-            var lines = [Sweep.columns.joined(separator: ",")]
+            let parsedShard: Shard
+            do { parsedShard = try Shard(parsing: shard) } catch { throw SimulatorError.invalidArgument("--shard: \(error)") }
+            let csv: String
             if let model {
                 guard m == nil, k == nil, n == nil else {
                     throw SimulatorError.invalidArgument("give either --model or --m/--k/--n, not both")
@@ -291,11 +300,11 @@ struct SimulateSweepCommand: ParsableCommand {
                     throw SimulatorError.invalidArgument("--distribution must be uniform or erk, got '\(distribution)'")
                 }
                 let dense = try ModelZoo.build(model, options: try ZooModelArguments.zooOptions(sequence: sequence, mlpWidths: mlpWidths))
-                let points = Sweep.points(transforms: transformList, sparsities: sparsityList, patterns: patternList)
-                lines += try Sweep.network(model: model, dense: dense, points: points, batch: batchSize, execution: executionMode,
-                                           mode: mode, activation: try parseActivationSparsity(activationSparsity),
-                                           seed: machineOptions.seed, options: TransformOptions(distribution: parsedDistribution),
-                                           machine: machine, progress: machineOptions.progress)
+                csv = try Sweep.network(model: model, dense: dense, transforms: transformList, sparsities: sparsityList,
+                                        patterns: patternList, batch: batchSize, execution: executionMode, mode: mode,
+                                        activation: try parseActivationSparsity(activationSparsity), seed: machineOptions.seed,
+                                        options: TransformOptions(distribution: parsedDistribution), machine: machine,
+                                        shard: parsedShard, progress: machineOptions.progress)
             } else {
                 guard let m, let k, let n else {
                     throw SimulatorError.invalidArgument("give --model, or --m, --k and --n for a single product")
@@ -303,12 +312,10 @@ struct SimulateSweepCommand: ParsableCommand {
                 guard let activation = Double(activationSparsity), activation >= 0, activation < 1 else {
                     throw SimulatorError.invalidArgument("--activation-sparsity for a product must be a number in [0, 1)")
                 }
-                let points = Sweep.points(transforms: [.dense], sparsities: sparsityList, patterns: patternList)
-                lines += try Sweep.matmul(m: m, k: k, n: n, points: points, execution: executionMode, mode: mode,
-                                          activationSparsity: activation, seed: machineOptions.seed, machine: machine,
-                                          progress: machineOptions.progress)
+                csv = try Sweep.matmul(m: m, k: k, n: n, sparsities: sparsityList, patterns: patternList, execution: executionMode,
+                                       mode: mode, activationSparsity: activation, seed: machineOptions.seed, machine: machine,
+                                       shard: parsedShard, progress: machineOptions.progress)
             }
-            let csv = lines.joined(separator: "\n") + "\n"
             if let out {
                 try OutputFiles.writeFile(csv, to: out)
                 return ""

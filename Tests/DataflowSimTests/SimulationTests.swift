@@ -44,7 +44,7 @@ struct FunctionalTests {
 @Suite("Closed forms, scaling, agreement, determinism")
 struct ModelTests {
     /// The machine of the closed-form checks: FP16 (conflict-free with bank-aware buffers), a 64x64 region.
-    func closedFormMachine(_ width: Int = 64) throws -> Machine {
+    func closedFormMachine(_ width: Int = 64) throws -> DataflowMachine {
         try machine("wse2", ["core.precision=fp16", "mapping.region_width=\(width)", "mapping.region_height=64"])
     }
 

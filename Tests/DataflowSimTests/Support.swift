@@ -7,8 +7,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 func configPath(_ name: String) -> String { repositoryRoot.appendingPathComponent("configs/\(name).json").path }
 
 /// A machine from a shipped config with overrides.
-func machine(_ name: String = "wse2", _ overrides: [String] = []) throws -> Machine {
-    try Machine(try ConfigLoader.load(path: configPath(name), overrides: overrides))
+func machine(_ name: String = "wse2", _ overrides: [String] = []) throws -> DataflowMachine {
+    try DataflowMachine(try ConfigLoader.load(path: configPath(name), overrides: overrides))
 }
 
 /// A scratch folder removed when the test ends.

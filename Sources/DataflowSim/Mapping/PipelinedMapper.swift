@@ -36,7 +36,7 @@ struct PipelinedStage: Sendable {
 enum PipelinedMapper {
     /// Bytes per core of a stage's weights, weight gradients and accumulators.
     static func sramBytes(product: LoweredProduct, density: Double, sparse: Bool, reductionPerRow: Int, outputsPerColumn: Int,
-                          machine: Machine) -> Int {
+                          machine: DataflowMachine) -> Int {
         let config = machine.config
         let weights = Double(reductionPerRow * outputsPerColumn) * density
         let perWeight = (config.weightValueBits + (sparse ? config.weightIndexBits : 0) + 7) / 8
@@ -48,7 +48,7 @@ enum PipelinedMapper {
     }
 
     /// Cores a stage needs at least for its weights to fit.
-    static func minimumCores(product: LoweredProduct, density: Double, sparse: Bool, machine: Machine) -> Int {
+    static func minimumCores(product: LoweredProduct, density: Double, sparse: Bool, machine: DataflowMachine) -> Int {
         let config = machine.config
         let perWeight = (config.weightValueBits + (sparse ? config.weightIndexBits : 0) + 7) / 8 + config.accumulatorElementBytes
         let bytes = Double(product.M * product.K * product.groups) * density * Double(perWeight)
@@ -66,7 +66,7 @@ enum PipelinedMapper {
 
     /// Regions proportional to each stage's work, each at least what its weights need.
     static func allocate(_ products: [LoweredProduct], masks: [Int: MaskBits], zeros: [ActivationZeros.Product],
-                         machine: Machine) throws -> [Int] {
+                         machine: DataflowMachine) throws -> [Int] {
         let total = machine.config.regionWidth * machine.config.regionHeight
         let densities = products.indices.map { index -> Double in
             guard let mask = masks[index] else { return 1 }
@@ -91,7 +91,7 @@ enum PipelinedMapper {
 
     /// The stage's region shape with the smallest estimated per-sample time.
     static func stage(index: Int, product: LoweredProduct, mask: MaskBits?, zeros: ActivationZeros.Product, cores: Int,
-                      machine: Machine) throws -> PipelinedStage {
+                      machine: DataflowMachine) throws -> PipelinedStage {
         let config = machine.config
         let copiesAtOnce = max(1, min(product.groups, cores))
         let rounds = (product.groups + copiesAtOnce - 1) / copiesAtOnce

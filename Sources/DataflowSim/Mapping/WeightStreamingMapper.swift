@@ -42,7 +42,7 @@ struct ProductCosts {
     let store: (Int) -> TaskCost
     let linkCyclesPerValue: Double
 
-    init(machine: Machine, op: VectorOp, elements: Int, weightsPerWavelet: Int) {
+    init(machine: DataflowMachine, op: VectorOp, elements: Int, weightsPerWavelet: Int) {
         let core = machine.components.core
         item = core.taskCost(op, elements: elements, weights: weightsPerWavelet)
         control = core.controlCost
@@ -54,7 +54,7 @@ struct ProductCosts {
 
 enum WeightStreamingMapper {
     /// Bytes of SRAM a core needs for a product on a mapping.
-    static func sramBytes(_ task: ProductTask, machine: Machine, rows: Int, reductionPerRow: Int, groupsPerPanel: Int,
+    static func sramBytes(_ task: ProductTask, machine: DataflowMachine, rows: Int, reductionPerRow: Int, groupsPerPanel: Int,
                           positionsPerColumn: Int) -> Int {
         let config = machine.config
         let activation = config.activationBytes
@@ -89,7 +89,7 @@ enum WeightStreamingMapper {
     }
 
     /// The mapping with the smallest estimated time that fits the SRAM.
-    static func map(_ task: ProductTask, machine: Machine) throws -> ProductMapping {
+    static func map(_ task: ProductTask, machine: DataflowMachine) throws -> ProductMapping {
         let config = machine.config
         let regionWidth = config.regionWidth
         let regionHeight = config.regionHeight

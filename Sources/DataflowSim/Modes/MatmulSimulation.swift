@@ -1,4 +1,5 @@
 import Foundation
+import SiftCore
 import SparseIFT
 
 /// What the simulator itself cost: its speed in simulated cycles per second.
@@ -131,7 +132,7 @@ public struct MatmulReport: Sendable, Codable {
 public enum MatmulSimulation {
     public static let formatVersion = 1
 
-    public static func run(_ request: MatmulRequest, machine: Machine) throws -> MatmulReport {
+    public static func run(_ request: MatmulRequest, machine: DataflowMachine, compareWithDense: Bool = true) throws -> MatmulReport {
         try request.validate()
         let clock = ContinuousClock()
         let start = clock.now
@@ -144,7 +145,7 @@ public enum MatmulSimulation {
                                                pattern: request.pattern, seed: request.seed)
                 nonzeros = mask.nonzeros
                 sparse = .sparse(mask)
-            } catch let error as SparseIFTError {
+            } catch let error as SiftCoreError {
                 throw SimulatorError.invalidArgument(error.description)
             }
         }
@@ -172,7 +173,7 @@ public enum MatmulSimulation {
             functional = results.max { $0.maxError / $0.tolerance < $1.maxError / $1.tolerance }
         }
         let sparseResults = try products(sparse, sparsity: s, pattern: label)
-        let denseResults = s > 0 ? try products(.dense, sparsity: 0, pattern: "dense") : sparseResults
+        let denseResults = s > 0 && compareWithDense ? try products(.dense, sparsity: 0, pattern: "dense") : sparseResults
         let cycles = sparseResults.reduce(0) { $0 + $1.cycles }
         let denseCycles = denseResults.reduce(0) { $0 + $1.cycles }
         let clockHz = machine.config.clockHz
@@ -198,7 +199,7 @@ public enum MatmulSimulation {
     /// The product in pipelined execution on the whole region: weights resident, the
     /// input streamed with its zeros skipped.
     static func pipelined(_ request: MatmulRequest, mask: MaskBits?, sparsity: Double, pattern: String,
-                          machine: Machine) throws -> [ProductResult] {
+                          machine: DataflowMachine) throws -> [ProductResult] {
         let weight = WeightSparsity(role: .body, sparsity: sparsity, pattern: sparsity > 0 ? request.pattern : .unstructured)
         let product = LoweredProduct(node: "matmul", kind: .linear, M: request.m, K: request.k, N: request.n, groups: 1,
                                      weight: weight, weightRows: request.m, inputFromReLU: request.activationSparsity > 0,

@@ -92,14 +92,14 @@ struct StepOutcome: Sendable {
 public enum NetworkSimulation {
     public static let formatVersion = 1
 
-    public static func run(_ request: NetworkRequest, machine: Machine) throws -> NetworkRun {
+    public static func run(_ request: NetworkRequest, machine: DataflowMachine) throws -> NetworkRun {
         var baseline: StepOutcome?
         return try run(request, machine: machine, denseBaseline: &baseline)
     }
 
     /// As `run`, reusing `denseBaseline` when given and filling it otherwise (a sweep
     /// simulates the dense network once).
-    static func run(_ request: NetworkRequest, machine: Machine, denseBaseline cached: inout StepOutcome?) throws -> NetworkRun {
+    static func run(_ request: NetworkRequest, machine: DataflowMachine, denseBaseline cached: inout StepOutcome?) throws -> NetworkRun {
         guard request.batch >= 1, request.batch <= NetworkRequest.maximumBatch else {
             throw SimulatorError.invalidArgument("--batch-size must be in 1...\(NetworkRequest.maximumBatch), got \(request.batch)")
         }
@@ -160,7 +160,7 @@ public enum NetworkSimulation {
         return NetworkRun(report: report, stepTimeline: spans, regionTimeline: region, regionTimelineProduct: sparse.regionTimelineProduct)
     }
 
-    static func step(_ network: Network, request: NetworkRequest, machine: Machine, label: String) throws -> StepOutcome {
+    static func step(_ network: Network, request: NetworkRequest, machine: DataflowMachine, label: String) throws -> StepOutcome {
         let lowered = Lowering.lower(network)
         let progress = request.progress.map { report in { @Sendable (text: String) in report("\(label)\(text)") } }
         switch request.execution {
@@ -176,7 +176,7 @@ public enum NetworkSimulation {
         }
     }
 
-    static func outcome(_ result: WeightStreaming.StepResult, lowered: LoweredNetwork, machine: Machine,
+    static func outcome(_ result: WeightStreaming.StepResult, lowered: LoweredNetwork, machine: DataflowMachine,
                         mode: SimulationMode) -> StepOutcome {
         let clockHz = machine.config.clockHz
         let kinds = Dictionary(lowered.products.map { ($0.node, $0.kind.rawValue) }, uniquingKeysWith: { first, _ in first })

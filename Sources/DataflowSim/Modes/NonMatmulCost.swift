@@ -19,7 +19,7 @@ enum NonMatmulCost {
     /// Cycles of one pass of `operation` for `batch` samples on `cores` cores of a
     /// `width × height` region.
     static func cycles(_ operation: LoweredOperation, pass: Pass, batch: Int, cores: Int, width: Int, height: Int,
-                       machine: Machine) -> Double {
+                       machine: DataflowMachine) -> Double {
         guard operation.kind != .free, operation.elements > 0, cores > 0 else { return 0 }
         let config = machine.config
         let perElement = cyclesPerElement(operation.kind, config.nonMatmul)

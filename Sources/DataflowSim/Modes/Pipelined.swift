@@ -18,7 +18,7 @@ enum Pipelined {
         var timeline: [TimelineSpan]
     }
 
-    static func simulate(_ lowered: LoweredNetwork, batch: Int, machine: Machine, mode: SimulationMode, seed: UInt64,
+    static func simulate(_ lowered: LoweredNetwork, batch: Int, machine: DataflowMachine, mode: SimulationMode, seed: UInt64,
                          activation: (values: [ActivationZeros.Product], note: String), traceLayer: String?,
                          progress: (@Sendable (String) -> Void)?) throws -> StepOutcome {
         let config = machine.config
@@ -150,7 +150,7 @@ enum Pipelined {
     }
 
     /// One pass of a stage, per sample.
-    static func pass(_ stage: PipelinedStage, _ pass: Pass, machine: Machine, mode: SimulationMode, seed: UInt64,
+    static func pass(_ stage: PipelinedStage, _ pass: Pass, machine: DataflowMachine, mode: SimulationMode, seed: UInt64,
                      timeline: Bool) -> PassOutcome {
         let config = machine.config
         let product = stage.product

@@ -98,7 +98,7 @@ enum WeightStreaming {
         let gradient: Bool
     }
 
-    static func simulate(_ lowered: LoweredNetwork, batch: Int, machine: Machine, mode: SimulationMode, seed: UInt64,
+    static func simulate(_ lowered: LoweredNetwork, batch: Int, machine: DataflowMachine, mode: SimulationMode, seed: UInt64,
                          traceLayer: String?, progress: (@Sendable (String) -> Void)?) throws -> StepResult {
         // The real masks, one per sparse layer, computed in parallel.
         let sparseIndices = lowered.products.indices.filter { lowered.products[$0].isSparse }

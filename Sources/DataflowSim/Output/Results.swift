@@ -59,13 +59,13 @@ public struct Breakdown: Sendable, Hashable, Codable {
 
     /// The causes by their output names, in a fixed order (CSV columns, tables).
     public var named: [(String, Double)] {
-        [("compute", compute), ("task_overhead", taskOverhead), ("sram_conflict", sramConflict), ("reduction", reduction),
+        [("compute", compute), ("task_overhead", taskOverhead), ("sram_conflict", sramConflict), ("partial_sums", reduction),
          ("imbalance_idle", imbalanceIdle), ("fabric_stall", fabricStall), ("weight_io_bound", weightIOBound),
          ("non_matmul", nonMatmul), ("fixed_overhead", fixedOverhead)]
     }
 
     enum CodingKeys: String, CodingKey {
-        case compute, taskOverhead = "task_overhead", sramConflict = "sram_conflict", reduction
+        case compute, taskOverhead = "task_overhead", sramConflict = "sram_conflict", reduction = "partial_sums"
         case imbalanceIdle = "imbalance_idle", fabricStall = "fabric_stall", weightIOBound = "weight_io_bound"
         case nonMatmul = "non_matmul", fixedOverhead = "fixed_overhead"
     }

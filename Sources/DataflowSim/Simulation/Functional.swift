@@ -19,7 +19,7 @@ enum Functional {
     static let maximumMACs = 1 << 26
 
     /// Runs `pass` of `Y = W·X` functionally in weight-streaming execution.
-    static func weightStreaming(m: Int, k: Int, n: Int, mask: MaskBits?, pass: Pass, machine: Machine,
+    static func weightStreaming(m: Int, k: Int, n: Int, mask: MaskBits?, pass: Pass, machine: DataflowMachine,
                                 seed: UInt64) throws -> FunctionalResult {
         guard m * k * n <= maximumMACs else {
             throw SimulatorError.invalidArgument("functional mode simulates every core: use at most \(maximumMACs) multiply-adds (m·k·n), got \(m * k * n)")
@@ -105,7 +105,7 @@ enum Functional {
     }
 
     /// Every panel of the forward-style dataflow, all columns, all groups, with values.
-    static func runStrips(_ task: ProductTask, weights: [Float], input: [Float], machine: Machine, seed: UInt64) throws -> [Float] {
+    static func runStrips(_ task: ProductTask, weights: [Float], input: [Float], machine: DataflowMachine, seed: UInt64) throws -> [Float] {
         let mapping = try WeightStreamingMapper.map(task, machine: machine)
         let simulator = ProductSimulator(machine: machine, mode: .cycle, seed: seed)
         let counts = ProductSimulator.Counts(task, mapping: mapping)
@@ -134,7 +134,7 @@ enum Functional {
 
     /// The weight gradient's dataflow with values: partial dot products per column, summed
     /// along the row.
-    static func runGradientStrips(_ task: ProductTask, outputGradient: [Float], input: [Float], machine: Machine,
+    static func runGradientStrips(_ task: ProductTask, outputGradient: [Float], input: [Float], machine: DataflowMachine,
                                   seed: UInt64) throws -> [Float] {
         let mapping = try WeightStreamingMapper.map(task, machine: machine)
         let simulator = ProductSimulator(machine: machine, mode: .cycle, seed: seed)

@@ -7,7 +7,7 @@ public enum SimulationMode: String, Sendable, Hashable, Codable, CaseIterable {
 /// each core's non-zeros from the real mask, simulates the critical panels cycle by cycle
 /// (or evaluates the closed form), and composes the product's time and its causes.
 struct ProductSimulator {
-    let machine: Machine
+    let machine: DataflowMachine
     let mode: SimulationMode
     let seed: UInt64
 

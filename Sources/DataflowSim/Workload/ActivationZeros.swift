@@ -1,5 +1,5 @@
 import SparseIFT
-import SparseKernels  // Tensor; moves to SiftCore with the foundation work
+import SiftCore
 
 /// The zeros of the activations each product streams in pipelined execution: its input
 /// (when it comes straight from a ReLU) and its output gradient (when its output goes

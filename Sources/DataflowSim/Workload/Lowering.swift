@@ -4,9 +4,9 @@ import SparseIFT
 /// convention `Y (M×N) = W (M×K) · X (K×N)`: M = weight rows / output channels per group,
 /// K = reduction, N = positions) and the rest of its work, in topological order.
 ///
-/// This file is the one adapter between the Sparse-IFT IR and the simulator. Today it
-/// reads `GEMMView` (which puts output pixels in M, SCALE-Sim style) and converts; when
-/// `GEMMLowering` lands in SparseIFT, only this file changes.
+/// This file is the one adapter between the Sparse-IFT IR and the simulator: the shapes
+/// come from `GEMMLowering` (the toolkit's one lowering), the rest (which zeros a product
+/// can skip, which products need an input gradient) from the graph.
 public struct LoweredProduct: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable {
         case linear, conv
@@ -69,7 +69,7 @@ public struct LoweredNetwork: Sendable {
 
 public enum Lowering {
     public static func lower(_ network: Network) -> LoweredNetwork {
-        let account = Accounting.account(network)
+        let lowering = GEMMLowering(network)
         let consumers = network.consumers
         var products: [LoweredProduct] = []
         var operations: [LoweredOperation] = []
@@ -80,41 +80,28 @@ public enum Lowering {
             default: false
             }
         }
-        for (node, layer) in zip(network.nodes, account.layers) {
-            let inputFromReLU = node.inputs.first.map(isReLU) ?? false
-            let outputToReLU = consumers[node.id].count == 1 && isReLU(consumers[node.id][0])
-            let readsNetworkInput = node.inputs.contains(0)
-            func product(_ kind: LoweredProduct.Kind, M: Int, K: Int, N: Int, groups: Int, weight: WeightSparsity?,
-                         weightRows: Int) -> LoweredProduct {
-                LoweredProduct(node: node.name, kind: kind, M: M, K: K, N: N, groups: groups, weight: weight,
-                               weightRows: weightRows, inputFromReLU: inputFromReLU, outputToReLU: outputToReLU,
-                               needsInputGradient: !readsNetworkInput)
-            }
-            let elements = node.shape.reduce(1, *)
-            switch node.op {
-            case .conv2d(let c):
-                let view = GEMMView(node)
-                steps.append(.product(products.count))
-                products.append(product(.conv, M: view.N, K: view.K, N: view.M, groups: view.groups, weight: c.weight,
-                                        weightRows: c.outChannels))
-            case .linear(let l):
-                let view = GEMMView(node)
-                steps.append(.product(products.count))
-                products.append(product(.linear, M: view.N, K: view.K, N: view.M, groups: 1, weight: l.weight,
-                                        weightRows: l.outFeatures))
-            case .attentionScores, .attentionContext:
-                // Accounting completes the scores' K (the head width) from the input shape.
-                guard let view = layer.gemm else { continue }
-                let kind: LoweredProduct.Kind = {
-                    if case .attentionScores = node.op { return .attentionScores }
-                    return .attentionContext
-                }()
-                steps.append(.product(products.count))
-                products.append(product(kind, M: view.M, K: view.K, N: view.N, groups: view.groups, weight: nil, weightRows: 0))
-            default:
-                let (kind, work, reduces) = operationCost(node, in: network, elements: elements)
+        for node in network.nodes {
+            let lowered = lowering.products(ofNode: node.id)
+            guard !lowered.isEmpty else {
+                let (kind, work, reduces) = operationCost(node, in: network, elements: node.shape.reduce(1, *))
                 steps.append(.operation(operations.count))
                 operations.append(LoweredOperation(node: node.name, kind: kind, elements: work, reducesAcrossCores: reduces))
+                continue
+            }
+            let inputFromReLU = node.inputs.first.map(isReLU) ?? false
+            let outputToReLU = consumers[node.id].count == 1 && isReLU(consumers[node.id][0])
+            for product in lowered {
+                let kind: LoweredProduct.Kind
+                switch product.kind {
+                case .weight: kind = product.convolution == nil ? .linear : .conv
+                case .attentionScores: kind = .attentionScores
+                case .attentionContext: kind = .attentionContext
+                }
+                steps.append(.product(products.count))
+                products.append(LoweredProduct(
+                    node: node.name, kind: kind, M: product.M, K: product.K, N: product.N, groups: product.groups,
+                    weight: node.op.weight, weightRows: product.weight?.rows ?? 0, inputFromReLU: inputFromReLU,
+                    outputToReLU: outputToReLU, needsInputGradient: !node.inputs.contains(0)))
             }
         }
         return LoweredNetwork(name: network.name, products: products, operations: operations, steps: steps)

@@ -1,5 +1,5 @@
 import SparseIFT
-import SparseKernels  // SeededGenerator; moves to SiftCore with the foundation work (this file only)
+import SiftCore
 
 /// A weight's mask as bits, `rows × columns` (weight rows × reduction), row-major: the
 /// non-zero layout the simulator distributes over cores.
@@ -106,7 +106,7 @@ public enum MaskSource {
     public static func mask(layer: String, rows: Int, reduction: Int, sparsity: Double, pattern: SparsityPattern,
                             seed: UInt64) throws -> MaskBits {
         var generator = SeededGenerator(seed: seed, stream: "\(layer).mask")
-        let values = try MaskGenerator.mask(rows: rows, reduction: reduction, sparsity: sparsity, pattern: pattern,
+        let values = try MaskSampler.mask(rows: rows, reduction: reduction, sparsity: sparsity, pattern: pattern,
                                             generator: &generator)
         return MaskBits(rows: rows, columns: reduction, values: values)
     }

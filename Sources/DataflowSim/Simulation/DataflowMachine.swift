@@ -1,6 +1,6 @@
 /// The configured machine: typed parameters plus the component implementations, and the
 /// few derived quantities every part of the simulator needs.
-public struct Machine: Sendable {
+public struct DataflowMachine: Sendable {
     public let config: MachineConfig
     public let components: ComponentSet
 
