@@ -27,6 +27,32 @@ public struct ResolvedConfig: Hashable, Sendable {
         parameters[key]!.value
     }
 
+    /// One parameter as a report shows it.
+    public struct Entry: Sendable, Hashable {
+        public let key: String
+        public let value: String
+        public let unit: String
+        /// The public source, or "assumption: <reason>".
+        public let provenance: String
+        public let isAssumption: Bool
+        public let summary: String
+    }
+
+    /// Every parameter in schema order, for tables (the report page).
+    public var entries: [Entry] {
+        ParameterSchema.definitions.compactMap { definition in
+            guard let parameter = parameters[definition.key] else { return nil }
+            switch parameter.provenance {
+            case .source(let text):
+                return Entry(key: definition.key, value: parameter.value.description, unit: definition.unit, provenance: text,
+                             isAssumption: false, summary: definition.summary)
+            case .assumption(let reason):
+                return Entry(key: definition.key, value: parameter.value.description, unit: definition.unit,
+                             provenance: "assumption: \(reason)", isAssumption: true, summary: definition.summary)
+            }
+        }
+    }
+
     /// The resolved configuration in the config-file format: it loads back as it is.
     /// `resolution` adds where each value was set (files, overrides, `set_by`).
     public func json(resolution: Bool = true) -> String {
