@@ -88,6 +88,7 @@ struct SimulateCommandTests {
         try refusal(["--model", "mlp", "--activation-sparsity", "1.5"], mentions: "--activation-sparsity")
         try refusal(["matmul", "--m", "8", "--k", "8", "--n", "8", "--sparsity", "-0.5"], mentions: "sparsity")
         try refusal(["sweep", "--model", "mlp", "--shard", "3/2"], mentions: "shard")
+        try refusal(Self.mlp + ["--trace-layer", "fc9"], mentions: "--trace-layer fc9 is not a matrix product")
         // A directory that sift did not write is never replaced.
         let foreign = folder.path("foreign")
         try FileManager.default.createDirectory(atPath: foreign, withIntermediateDirectories: true)

@@ -29,7 +29,8 @@ struct PipelinedStage: Sendable {
     var mapping: ProductMapping {
         ProductMapping(copiesAtOnce: copiesAtOnce, rounds: rounds, subregionWidth: columns, subregionHeight: rows, panels: 1,
                        rows: rows, columns: columns, groupsPerPanel: product.N, reductionPerRow: reductionPerRow,
-                       positionsPerColumn: outputsPerColumn, weightsPerWavelet: 1, sramBytesPerCore: sramBytesPerCore)
+                       positionsPerColumn: outputsPerColumn, weightsPerWavelet: 1, sramBytesPerCore: sramBytesPerCore,
+                       bands: 1)
     }
 }
 

@@ -8,7 +8,9 @@
 /// panel p (`groupsPerPanel` of them). A weight of output row m and reduction index k is
 /// multicast to every core of row r(k) in panel p(m); the partial sums of an output row
 /// are summed down each column of its panel, and the last core of the column keeps the
-/// result (so outputs end up distributed like inputs).
+/// result (so outputs end up distributed like inputs). When the positions need more
+/// columns than the region is wide, a panel row folds over `bands` physical rows (the
+/// multicast snakes through them).
 public struct ProductMapping: Sendable, Hashable, Codable {
     public let copiesAtOnce: Int
     public let rounds: Int
@@ -22,14 +24,18 @@ public struct ProductMapping: Sendable, Hashable, Codable {
     public let positionsPerColumn: Int
     public let weightsPerWavelet: Int
     public let sramBytesPerCore: Int
+    /// Physical rows one panel row folds over (1 when the columns fit the region's width).
+    public let bands: Int
 
     public var coresUsed: Int { copiesAtOnce * panels * rows * columns }
+    /// Hops from the stream's entry to the farthest core of a panel row.
+    public var latencyHops: Int { min(columns, subregionWidth) + bands - 1 }
 
     enum CodingKeys: String, CodingKey {
         case copiesAtOnce = "copies_at_once", rounds, subregionWidth = "subregion_width", subregionHeight = "subregion_height"
         case panels, rows, columns, groupsPerPanel = "groups_per_panel", reductionPerRow = "reduction_per_row"
         case positionsPerColumn = "positions_per_column", weightsPerWavelet = "weights_per_wavelet"
-        case sramBytesPerCore = "sram_bytes_per_core"
+        case sramBytesPerCore = "sram_bytes_per_core", bands
     }
 }
 
@@ -103,50 +109,63 @@ enum WeightStreamingMapper {
         let sparse = task.isSparse
         let perWavelet = task.isWeightGradient && !sparse ? machine.weightsPerWavelet(sparse: false) : machine.weightsPerWavelet(sparse: sparse)
         let density = Double(task.nonzeros) / Double(max(1, task.outRows * task.reduction))
-        // Positions per column, and the columns that then hold some.
-        let length = (task.positions + min(width, task.positions) - 1) / min(width, task.positions)
-        let columns = (task.positions + length - 1) / length
+        // Positions per column and the columns that then hold some, for panel rows folded
+        // over 1, 2, 4... physical rows.
+        var layouts: [(columns: Int, length: Int, bands: Int)] = []
+        var fold = 1
+        while fold <= height {
+            let available = min(width * fold, task.positions)
+            let length = (task.positions + available - 1) / available
+            let columns = (task.positions + length - 1) / length
+            layouts.append((columns, length, (columns + width - 1) / width))
+            if available == task.positions { break }
+            fold *= 2
+        }
         var costCache: [Int: ProductCosts] = [:]
         var best: (time: Double, cores: Int, mapping: ProductMapping)?
         var smallestNeed = Int.max
-        for rowCount in rowCandidates(reduction: task.reduction, height: height) {
-            let reductionPerRow = (task.reduction + rowCount - 1) / rowCount
-            let rows = (task.reduction + reductionPerRow - 1) / reductionPerRow
-            let maximumPanels = min(height / rows, task.outRows)
-            guard maximumPanels >= 1 else { continue }
-            var panelCandidates = Set([maximumPanels])
-            var power = 1
-            while power < maximumPanels {
-                panelCandidates.insert(power)
-                power *= 2
-            }
-            for panels in panelCandidates.sorted() {
-                let groupsPerPanel = (task.outRows + panels - 1) / panels
-                let usedPanels = (task.outRows + groupsPerPanel - 1) / groupsPerPanel
-                let bytes = sramBytes(task, machine: machine, rows: rows, reductionPerRow: reductionPerRow,
-                                      groupsPerPanel: groupsPerPanel, positionsPerColumn: length)
-                smallestNeed = min(smallestNeed, bytes)
-                guard bytes <= config.dataBytesPerCore else { continue }
-                let costs = costCache[length] ?? ProductCosts(machine: machine, op: task.op, elements: length, weightsPerWavelet: perWavelet)
-                costCache[length] = costs
-                let waveletsPerGroup = (Double(reductionPerRow) * density / Double(perWavelet)).rounded(.up)
-                let values = task.isWeightGradient ? Int(Double(reductionPerRow) * density) : length
-                let perGroup = waveletsPerGroup * Double(costs.item.busy + machine.components.fabric.relayCyclesPerWavelet)
-                    + Double(costs.control.busy) + Double(costs.send(values).busy)
-                var time = Double(groupsPerPanel) * perGroup
-                time = max(time, Double(groupsPerPanel) * Double(values) * costs.linkCyclesPerValue)
-                time += Double((columns + rows) * machine.hopLatency)
-                let mapping = ProductMapping(copiesAtOnce: copiesAtOnce, rounds: rounds, subregionWidth: width,
-                                             subregionHeight: height, panels: usedPanels, rows: rows, columns: columns,
-                                             groupsPerPanel: groupsPerPanel, reductionPerRow: reductionPerRow,
-                                             positionsPerColumn: length, weightsPerWavelet: perWavelet, sramBytesPerCore: bytes)
-                let cores = mapping.coresUsed
-                if let current = best {
-                    if time < current.time * 0.999 || (time <= current.time * 1.001 && cores < current.cores) {
+        for layout in layouts {
+            let (columns, length, bands) = layout
+            for rowCount in rowCandidates(reduction: task.reduction, height: height / bands) {
+                let reductionPerRow = (task.reduction + rowCount - 1) / rowCount
+                let rows = (task.reduction + reductionPerRow - 1) / reductionPerRow
+                let maximumPanels = min(height / (rows * bands), task.outRows)
+                guard maximumPanels >= 1 else { continue }
+                var panelCandidates = Set([maximumPanels])
+                var power = 1
+                while power < maximumPanels {
+                    panelCandidates.insert(power)
+                    power *= 2
+                }
+                for panels in panelCandidates.sorted() {
+                    let groupsPerPanel = (task.outRows + panels - 1) / panels
+                    let usedPanels = (task.outRows + groupsPerPanel - 1) / groupsPerPanel
+                    let bytes = sramBytes(task, machine: machine, rows: rows, reductionPerRow: reductionPerRow,
+                                          groupsPerPanel: groupsPerPanel, positionsPerColumn: length)
+                    smallestNeed = min(smallestNeed, bytes)
+                    guard bytes <= config.dataBytesPerCore else { continue }
+                    let costs = costCache[length] ?? ProductCosts(machine: machine, op: task.op, elements: length, weightsPerWavelet: perWavelet)
+                    costCache[length] = costs
+                    let waveletsPerGroup = (Double(reductionPerRow) * density / Double(perWavelet)).rounded(.up)
+                    let values = task.isWeightGradient ? Int(Double(reductionPerRow) * density) : length
+                    let perGroup = waveletsPerGroup * Double(costs.item.busy + machine.components.fabric.relayCyclesPerWavelet)
+                        + Double(costs.control.busy) + Double(costs.send(values).busy)
+                    var time = Double(groupsPerPanel) * perGroup
+                    time = max(time, Double(groupsPerPanel) * Double(values) * costs.linkCyclesPerValue)
+                    time += Double((min(columns, width) + bands + rows) * machine.hopLatency)
+                    let mapping = ProductMapping(copiesAtOnce: copiesAtOnce, rounds: rounds, subregionWidth: width,
+                                                 subregionHeight: height, panels: usedPanels, rows: rows, columns: columns,
+                                                 groupsPerPanel: groupsPerPanel, reductionPerRow: reductionPerRow,
+                                                 positionsPerColumn: length, weightsPerWavelet: perWavelet, sramBytesPerCore: bytes,
+                                                 bands: bands)
+                    let cores = mapping.coresUsed
+                    if let current = best {
+                        if time < current.time * 0.999 || (time <= current.time * 1.001 && cores < current.cores) {
+                            best = (time, cores, mapping)
+                        }
+                    } else {
                         best = (time, cores, mapping)
                     }
-                } else {
-                    best = (time, cores, mapping)
                 }
             }
         }

@@ -110,7 +110,7 @@ public enum NetworkSimulation {
         let start = clock.now
         let transformed = request.transformed
         let network = transformed.network
-        let sparse = try step(network, request: request, machine: machine, label: "")
+        let sparse = try step(network, request: request, machine: machine, label: "", traceLayer: request.traceLayer)
         let isDense = transformed.kind == .dense && transformed.sparsity == 0
         var dense: StepOutcome?
         if request.compareWithDense {
@@ -119,7 +119,7 @@ public enum NetworkSimulation {
             } else if let cached {
                 dense = cached
             } else {
-                dense = try step(transformed.dense, request: request, machine: machine, label: "dense baseline: ")
+                dense = try step(transformed.dense, request: request, machine: machine, label: "dense baseline: ", traceLayer: nil)
             }
             cached = dense
         }
@@ -160,19 +160,25 @@ public enum NetworkSimulation {
         return NetworkRun(report: report, stepTimeline: spans, regionTimeline: region, regionTimelineProduct: sparse.regionTimelineProduct)
     }
 
-    static func step(_ network: Network, request: NetworkRequest, machine: DataflowMachine, label: String) throws -> StepOutcome {
+    static func step(_ network: Network, request: NetworkRequest, machine: DataflowMachine, label: String,
+                     traceLayer: String?) throws -> StepOutcome {
         let lowered = Lowering.lower(network)
+        if let traceLayer, !lowered.products.contains(where: { $0.node == traceLayer }) {
+            let names = lowered.products.map(\.node)
+            throw SimulatorError.invalidArgument(
+                "--trace-layer \(traceLayer) is not a matrix product of \(network.name); its products include \(names.prefix(8).joined(separator: ", "))\(names.count > 8 ? ", ..." : "")")
+        }
         let progress = request.progress.map { report in { @Sendable (text: String) in report("\(label)\(text)") } }
         switch request.execution {
         case .weightStreaming:
             let result = try WeightStreaming.simulate(lowered, batch: request.batch, machine: machine, mode: request.mode,
-                                                      seed: request.seed, traceLayer: request.traceLayer, progress: progress)
+                                                      seed: request.seed, traceLayer: traceLayer, progress: progress)
             return outcome(result, lowered: lowered, machine: machine, mode: request.mode)
         case .pipelined:
             let zeros = try ActivationZeros.perProduct(lowered, network: network, setting: request.activationSparsity,
                                                         seed: request.seed)
             return try Pipelined.simulate(lowered, batch: request.batch, machine: machine, mode: request.mode, seed: request.seed,
-                                          activation: zeros, traceLayer: request.traceLayer, progress: progress)
+                                          activation: zeros, traceLayer: traceLayer, progress: progress)
         }
     }
 

@@ -134,7 +134,7 @@ struct ProductSimulator {
             broadcastBound = Double(mapping.groupsPerPanel) * (Double(length) * machine.linkCyclesPerActivation).rounded(.up)
         }
         let hop = Double(fabric.hopLatency)
-        let columnLatency = Double(mapping.columns) * (hop + Double(relay))
+        let columnLatency = Double(mapping.latencyHops) * (hop + Double(relay))
         let transfer = (Double(values(mapping.reductionPerRow)) * costs.linkCyclesPerValue).rounded(.up)
         let fill = columnLatency + Double(rows) * hop + transfer + Double(machine.components.core.drainCycles)
 
@@ -286,7 +286,7 @@ struct ProductSimulator {
         let streams = (0..<rows).map { interval(panelSums.wavelets[$0]) }
         let latencies = (0..<columns).map { column -> Int64 in
             // One simulated column stands for the farthest; all columns when they are all simulated.
-            let position = columns == 1 ? mapping.columns : column + 1
+            let position = columns == 1 ? mapping.latencyHops : column % mapping.subregionWidth + 1 + column / mapping.subregionWidth
             return Int64(position) * (hop + relay)
         }
         return StripSpec(
