@@ -9,8 +9,10 @@ let package = Package(
     name: "SparseIFTToolkit",
     platforms: [.macOS(.v13)],
     products: [
+        .library(name: "SiftCore", targets: ["SiftCore"]),
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
+        .library(name: "SiftSweep", targets: ["SiftSweep"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
     dependencies: [
@@ -29,18 +31,27 @@ let package = Package(
                 .linkedLibrary("m"),
             ]
         ),
-        .target(name: "SparseKernels", dependencies: ["CSparseKernels"]),
-        .target(name: "SparseIFT", dependencies: ["SparseKernels"]),
+        // Pure Swift, no C: tensors, .npy, the seeded generator, patterns, masks, file writing.
+        .target(name: "SiftCore"),
+        .target(name: "SparseKernels", dependencies: ["SiftCore", "CSparseKernels"]),
+        // The model layer needs no C (no OpenMP, no hwloc): it builds and tests without them.
+        .target(name: "SparseIFT", dependencies: ["SiftCore"]),
+        // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
+        // (runtime, simulator, report) can use it.
+        .target(name: "SiftSweep"),
         .executableTarget(
             name: "sift",
             dependencies: [
+                "SiftCore",
                 "SparseKernels",
                 "SparseIFT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "SiftCoreTests", dependencies: ["SiftCore"]),
         .testTarget(name: "SparseKernelsTests", dependencies: ["SparseKernels"]),
-        .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT", "SparseKernels"]),
-        .testTarget(name: "siftTests", dependencies: ["SparseKernels"]),
+        .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT"]),
+        .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels"]),
+        .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
     ]
 )
