@@ -194,8 +194,8 @@ const sk_kernel_info *sk_kernel_at(int index);
 /* The index of the first entry named `name`, or -1. */
 int sk_kernel_find(const char *name);
 /* The entry the default dispatch runs for this matrix, N, ISA and thread count: among
- * the entries of the matrix's format with isa <= `isa` and N in range, the highest ISA;
- * within it the first entry (in table order) whose preference test accepts the call. */
+ * the entries of the matrix's format with isa <= `isa`, N in range and whose preference
+ * test accepts the call, the narrowest N range, then the widest ISA, then table order. */
 int sk_kernel_select(const void *weights, int64_t n, sk_isa isa, int threads);
 /* Y = epilogue(W·X) with entry `index` on `weights` (an sk_dense/sk_csr/sk_nm/sk_bsr).
  * params may be NULL (defaults). Returns 0, or -1 when the entry does not fit (another

@@ -7,10 +7,11 @@
  * generated from the table and the runtime's choice of kernel all pick it up from here.
  *
  * Dispatch (sk_kernel_select): among the entries of the matrix's format whose ISA is at
- * most the requested one and whose N range holds N, the highest ISA wins (an AVX-512
- * request may run a 256-bit entry when that is all there is, e.g. the CSR SpMV); within
- * one ISA the first entry in table order whose preference test (`suits`) accepts the
- * call. Specialized entries (N = 1, a few columns, few rows) therefore come first.
+ * most the requested one, whose N range holds N and whose preference test (`suits`)
+ * accepts the call: the narrowest N range wins (a GEMV for N = 1, the few-columns kernel
+ * for N <= 8), then the widest ISA (an AVX-512 request runs a 256-bit entry when that is
+ * all there is for its N, e.g. the CSR SpMV), then table order (so specialised entries
+ * with a preference test, like few rows or few columns, are listed first).
  *
  * Threading (sk_kernel_run): threads split the weights' row units (16-row strips,
  * 8-row tiles, block rows, rows; balanced by nonzeros for CSR and BSR) or, when the
@@ -312,13 +313,21 @@ static int fits(const sk_kernel *e, const void *w, int64_t n) {
            (e->info.max_n == ANY_N || n <= e->info.max_n) && e->info.isa <= sk_best_isa();
 }
 
+/* The upper end of an entry's N range, unbounded as the largest. */
+static int64_t n_limit(const sk_kernel *e) { return e->info.max_n == ANY_N ? INT64_MAX : e->info.max_n; }
+
 int sk_kernel_select(const void *weights, int64_t n, sk_isa isa, int threads) {
     int best = -1;
     for (int i = 0; i < REGISTRY_COUNT; i++) {
         const sk_kernel *e = &registry[i];
         if (!fits(e, weights, n) || e->info.isa > isa) continue;
         if (e->suits && !e->suits(weights, n, threads)) continue;
-        if (best < 0 || e->info.isa > registry[best].info.isa) best = i;
+        if (best >= 0) {
+            const sk_kernel *b = &registry[best];
+            if (n_limit(e) > n_limit(b)) continue;
+            if (n_limit(e) == n_limit(b) && e->info.isa <= b->info.isa) continue; /* ties: table order */
+        }
+        best = i;
     }
     return best;
 }
