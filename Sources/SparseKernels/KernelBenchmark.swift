@@ -112,14 +112,14 @@ public struct KernelBenchmark {
 
     /// Validates the configuration before anything runs, so that no partial results are
     /// lost to a refusal half-way:
-    /// - sparsities in [0, 1) (-0 included in the refusal), patterns a kernel can run;
+    /// - sparsities in [0, 1), patterns a kernel can run;
     /// - format/shape combinations that cannot run (CSR's 16-bit column indices bound K);
     /// - shapes that would not fit in half of this machine's memory;
     /// - shapes that would not finish in reasonable time, estimated at a deliberately low
     ///   dense rate: over `maxSecondsPerMultiply` for one multiply or `maxSecondsPerRun`
     ///   for the whole run.
     public func validate() throws(KernelError) {
-        for s in sparsities where !(s.isFinite && s.sign == .plus && s < 1) {
+        for s in sparsities where !(s.isFinite && s >= 0 && s < 1) {
             throw .invalidArgument("sparsity \(s) must be in [0, 1)")
         }
         guard !shapes.isEmpty else { throw .invalidArgument("no shapes to benchmark") }

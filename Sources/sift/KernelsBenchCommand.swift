@@ -40,7 +40,7 @@ struct KernelsBenchCommand: ParsableCommand {
         }
         benchmark.sparsities = try list(sparsity).map { text throws(KernelError) in
             guard let value = Double(text) else { throw KernelError.invalidArgument("sparsity '\(text)' is not a number") }
-            return value
+            return value + 0  // -0 is 0
         }
         benchmark.formats = try list(formats).map { text throws(KernelError) in
             guard let format = KernelBenchmark.Format(rawValue: text.lowercased()) else {
