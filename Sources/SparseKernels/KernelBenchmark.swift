@@ -158,8 +158,8 @@ public struct KernelBenchmark {
 
     static func gibibytes(_ bytes: Double) -> String { String(format: "%.1f GiB", bytes / Double(1 << 30)) }
 
-    /// The weight patterns measured on `shape`, each with its sparsity. Patterns that
-    /// cannot apply to the shape (K not a multiple of the group, say) are skipped.
+    /// The weight patterns measured on `shape`, each with its sparsity. N:M and blocks run
+    /// on any shape (a short last group, ragged edge blocks).
     func cases(for shape: Shape) -> [(format: Format, pattern: SparsityPattern, sparsity: Double)] {
         var list: [(Format, SparsityPattern, Double)] = []
         for format in formats {
@@ -170,12 +170,11 @@ public struct KernelBenchmark {
                 for s in sparsities { list.append((.csr, .unstructured, s)) }
             case .nm:
                 for pattern in nmPatterns {
-                    guard case .nOfM(_, let m) = pattern, shape.k % m == 0 else { continue }
-                    list.append((.nm, pattern, pattern.fixedSparsity!))
+                    guard let sparsity = pattern.fixedSparsity else { continue }
+                    list.append((.nm, pattern, sparsity))
                 }
             case .bsr:
                 for pattern in blockPatterns {
-                    guard case .block(let r, let c) = pattern, shape.m % r == 0, shape.k % c == 0 else { continue }
                     for s in sparsities { list.append((.bsr, pattern, s)) }
                 }
             }

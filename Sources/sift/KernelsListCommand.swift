@@ -50,6 +50,29 @@ struct KernelsListCommand: ParsableCommand {
             case minMACsPerThread = "min_macs_per_thread", scalarFallback = "scalar_fallback"
         }
 
+        /// Every key is written, null where there is no value (max_n, k_block).
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(format, forKey: .format)
+            try c.encode(isa, forKey: .isa)
+            try c.encode(runsHere, forKey: .runsHere)
+            try c.encode(minN, forKey: .minN)
+            try c.encode(maxN, forKey: .maxN)
+            try c.encode(tileRows, forKey: .tileRows)
+            try c.encode(tileColumns, forKey: .tileColumns)
+            try c.encode(rowUnit, forKey: .rowUnit)
+            try c.encode(kBlock, forKey: .kBlock)
+            try c.encode(kBlockPerMatrix, forKey: .kBlockPerMatrix)
+            try c.encode(split, forKey: .split)
+            try c.encode(columnGrain, forKey: .columnGrain)
+            try c.encode(minUnitsPerThread, forKey: .minUnitsPerThread)
+            try c.encode(minMACsPerThread, forKey: .minMACsPerThread)
+            try c.encode(scalarFallback, forKey: .scalarFallback)
+            try c.encode(blocking, forKey: .blocking)
+            try c.encode(patterns, forKey: .patterns)
+        }
+
         init(_ k: KernelInfo) {
             name = k.name
             format = k.family.rawValue
