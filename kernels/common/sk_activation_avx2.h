@@ -26,7 +26,8 @@ static inline __m256 sk_exp_ymm(__m256 t) {
     return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }
 
-static inline __m256 sk_gelu_ymm(__m256 v) {
+/* Out of line on purpose, see sk_activation_avx512.h. */
+static __attribute__((noinline, unused)) __m256 sk_gelu_ymm(__m256 v) {
     const __m256 t = _mm256_mul_ps(v, _mm256_fmadd_ps(_mm256_set1_ps(SK_GELU_B), _mm256_mul_ps(v, v),
                                                       _mm256_set1_ps(SK_GELU_A)));
     return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), sk_exp_ymm(t)));
