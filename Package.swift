@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
         .library(name: "SiftSweep", targets: ["SiftSweep"]),
+        .library(name: "DataflowSim", targets: ["DataflowSim"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
     dependencies: [
@@ -39,12 +40,16 @@ let package = Package(
         // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
         // (runtime, simulator, report) can use it.
         .target(name: "SiftSweep"),
+        // The CS-2-like dataflow simulator: pure Swift on top of the Sparse-IFT IR (no C).
+        .target(name: "DataflowSim", dependencies: ["SiftCore", "SparseIFT", "SiftSweep"], exclude: ["README.md"]),
         .executableTarget(
             name: "sift",
             dependencies: [
                 "SiftCore",
                 "SparseKernels",
                 "SparseIFT",
+                "SiftSweep",
+                "DataflowSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,5 +58,6 @@ let package = Package(
         .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT"]),
         .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels"]),
         .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
+        .testTarget(name: "DataflowSimTests", dependencies: ["DataflowSim", "SparseIFT", "SiftCore"]),
     ]
 )
