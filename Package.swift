@@ -35,11 +35,16 @@ let package = Package(
         // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
         // (runtime, simulator, report) can use it.
         .target(name: "SiftSweep"),
+        // `sift report`: plots, tables, the index page, the machine description and the
+        // report's sweeps, over small protocols the CLI fills with the runtime and simulator.
+        .target(name: "SiftReport", dependencies: ["SiftSweep", "SparseIFT", "SparseKernels"]),
         .executableTarget(
             name: "sift",
             dependencies: [
                 "SparseKernels",
                 "SparseIFT",
+                "SiftSweep",
+                "SiftReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -47,5 +52,6 @@ let package = Package(
         .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT", "SparseKernels"]),
         .testTarget(name: "siftTests", dependencies: ["SparseKernels"]),
         .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
+        .testTarget(name: "SiftReportTests", dependencies: ["SiftReport", "SiftSweep", "SparseKernels"]),
     ]
 )
