@@ -9,6 +9,7 @@ let package = Package(
     name: "SparseIFTToolkit",
     platforms: [.macOS(.v13)],
     products: [
+        .library(name: "SiftCore", targets: ["SiftCore"]),
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
         .library(name: "SiftSweep", targets: ["SiftSweep"]),
@@ -30,8 +31,11 @@ let package = Package(
                 .linkedLibrary("m"),
             ]
         ),
-        .target(name: "SparseKernels", dependencies: ["CSparseKernels"]),
-        .target(name: "SparseIFT", dependencies: ["SparseKernels"]),
+        // Pure Swift, no C: tensors, .npy, the seeded generator, patterns, masks, file writing.
+        .target(name: "SiftCore"),
+        .target(name: "SparseKernels", dependencies: ["SiftCore", "CSparseKernels"]),
+        // The model layer needs no C (no OpenMP, no hwloc): it builds and tests without them.
+        .target(name: "SparseIFT", dependencies: ["SiftCore"]),
         // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
         // (runtime, simulator, report) can use it.
         .target(name: "SiftSweep"),
@@ -41,6 +45,7 @@ let package = Package(
         .executableTarget(
             name: "sift",
             dependencies: [
+                "SiftCore",
                 "SparseKernels",
                 "SparseIFT",
                 "SiftSweep",
@@ -48,9 +53,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "SiftCoreTests", dependencies: ["SiftCore"]),
         .testTarget(name: "SparseKernelsTests", dependencies: ["SparseKernels"]),
-        .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT", "SparseKernels"]),
-        .testTarget(name: "siftTests", dependencies: ["SparseKernels"]),
+        .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT"]),
+        .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels"]),
         .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
         .testTarget(name: "SiftReportTests", dependencies: ["SiftReport", "SiftSweep", "SparseKernels"]),
     ]

@@ -140,6 +140,16 @@ extension Operation {
         }
     }
 
+    /// The weight as a matrix, all groups stacked: `rows` = output channels / out
+    /// features, `reduction` = K. This is the view patterns and masks are laid on.
+    public var weightMatrix: (rows: Int, reduction: Int)? {
+        switch self {
+        case .conv2d(let c): (c.outChannels, c.reduction)
+        case .linear(let l): (l.outFeatures, l.inFeatures)
+        default: nil
+        }
+    }
+
     public var isActivation: Bool {
         switch self {
         case .relu, .relu6, .gelu: true

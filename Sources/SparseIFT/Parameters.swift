@@ -1,5 +1,5 @@
 import Foundation
-import SparseKernels
+import SiftCore
 
 /// The tensors of a network, by PyTorch-like key: `<node>.weight`, `<node>.bias`,
 /// `<node>.mask` (sparse layers only), and for BatchNorm `<node>.running_mean` /
@@ -92,12 +92,14 @@ public struct ParameterStore: Sendable {
         var values = (0..<shape.reduce(1, *)).map { _ in Float(std * generator.nextNormal()) }
         if weight.isSparse {
             var maskGenerator = SeededGenerator(seed: seed, stream: "\(name).mask")
-            let mask = try MaskGenerator.mask(rows: rows, reduction: reduction, sparsity: weight.sparsity,
-                                              pattern: weight.pattern, generator: &maskGenerator)
+            let mask = try fromCore { () throws(SiftCoreError) in
+                try MaskSampler.mask(rows: rows, reduction: reduction, sparsity: weight.sparsity,
+                                     pattern: weight.pattern, generator: &maskGenerator)
+            }
             for index in values.indices { values[index] *= mask[index] }
-            tensors["\(name).mask"] = try Tensor(shape: shape, values: mask)
+            tensors["\(name).mask"] = try fromCore { () throws(SiftCoreError) in try Tensor(shape: shape, values: mask) }
         }
-        tensors["\(name).weight"] = try Tensor(shape: shape, values: values)
+        tensors["\(name).weight"] = try fromCore { () throws(SiftCoreError) in try Tensor(shape: shape, values: values) }
     }
 
     /// The number of float32 values (weights, masks, biases, norms, embeddings) the

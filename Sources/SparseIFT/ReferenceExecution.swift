@@ -1,5 +1,5 @@
 import Foundation
-import SparseKernels
+import SiftCore
 
 /// A plain forward pass of any network on real fp32 tensors: the truth the runtime and
 /// the simulator are checked against. Direct loops, Double accumulators, no cleverness.

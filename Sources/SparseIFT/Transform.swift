@@ -118,7 +118,7 @@ public enum SparseIFT {
     public static func transform(_ dense: Network, kind: TransformKind, sparsity: Double,
                                  options: TransformOptions = TransformOptions()) throws -> TransformedNetwork {
         try validateSparsity(sparsity)
-        try options.pattern.validateParameters()
+        try fromCore { () throws(SiftCoreError) in try options.pattern.validateParameters() }
         if let fixed = options.pattern.fixedSparsity, sparsity != 0, abs(fixed - sparsity) > 1e-9 {
             throw SparseIFTError.invalidArgument(
                 "pattern \(options.pattern) fixes the sparsity at \(fixed), but s = \(sparsity) was asked for")
@@ -153,6 +153,7 @@ public enum SparseIFT {
         structure = try assignSparsity(structure, sparsity: bodySparsity, pattern: options.pattern, distribution: options.distribution)
         structure.name = kind == .dense ? dense.name : "\(dense.name)-\(kind.rawValue)"
         notes += isoFLOPNotes(kind: kind, sparsity: sparsity, base: base, transformed: structure, dense: dense, options: options)
+        notes += kernelNotes(pattern: options.pattern, sparsity: bodySparsity)
         return TransformedNetwork(network: structure, dense: dense, kind: kind, requestedSparsity: sparsity,
                                   sparsity: bodySparsity, base: base, options: options, notes: notes)
     }
@@ -178,6 +179,14 @@ public enum SparseIFT {
         return ["not iso-FLOP: the rounded \(kind.rawValue) ranks give forward FLOPs \(ratioText) vs dense"]
     }
 
+    /// Says when no specialised CPU kernel runs the pattern (2:32, 64x64 blocks). Such a
+    /// pattern is accepted, since masks, accounting and the simulator handle any pattern,
+    /// but a reader comparing CPU figures must know it runs as CSR or dense there.
+    static func kernelNotes(pattern: SparsityPattern, sparsity: Double) -> [String] {
+        guard sparsity > 0, let limitation = KernelCapabilities.limitation(of: pattern) else { return [] }
+        return ["pattern \(pattern): \(limitation); on the CPU it runs as CSR or dense"]
+    }
+
     /// Sets the sparsity of every body layer (uniformly or by ERK) and checks that the
     /// pattern tiles each sparse layer. Layers of other roles stay dense.
     public static func assignSparsity(_ network: Network, sparsity: Double, pattern: SparsityPattern,
@@ -192,9 +201,8 @@ public enum SparseIFT {
             guard var weight = node.op.weight, weight.role == .body else { continue }
             weight.sparsity = perLayer[node.id] ?? sparsity
             weight.pattern = pattern
-            if weight.sparsity > 0 {
-                let view = GEMMView(node)
-                try pattern.validate(layer: node.name, rows: view.weightRows, reduction: view.K)
+            if weight.sparsity > 0, let matrix = node.op.weightMatrix {
+                try pattern.validate(layer: node.name, rows: matrix.rows, reduction: matrix.reduction)
             }
             result.nodes[index].op = node.op.withWeight(weight)
         }

@@ -8,7 +8,7 @@ struct KernelsBenchCommand: ParsableCommand {
         abstract: "Effective GFLOP/s and speedup vs this project's dense GEMM, per shape × format × sparsity."
     )
 
-    @Option(help: "Comma-separated MxKxN shapes (default: the built-in list).")
+    @Option(help: "Comma-separated MxKxN shapes (default: layers of the zoo models, from their GEMM lowering).")
     var shapes: String?
 
     @Option(help: "Comma-separated sparsities for csr and bsr.")
@@ -35,6 +35,8 @@ struct KernelsBenchCommand: ParsableCommand {
         var benchmark = KernelBenchmark(options: try execution.resolve())
         if let shapes {
             benchmark.shapes = try list(shapes).map { text throws(KernelError) in try KernelBenchmark.Shape(parsing: text) }
+        } else {
+            benchmark.shapes = try KernelBenchmark.Shape.loweredDefaults()
         }
         benchmark.sparsities = try list(sparsity).map { text throws(KernelError) in
             guard let value = Double(text) else { throw KernelError.invalidArgument("sparsity '\(text)' is not a number") }
@@ -46,8 +48,8 @@ struct KernelsBenchCommand: ParsableCommand {
             }
             return format
         }
-        benchmark.nmPatterns = try list(nm).map { text throws(KernelError) in try SparsePattern.parseNM(text) }
-        benchmark.blockPatterns = try list(block).map { text throws(KernelError) in try SparsePattern.parseBlock(text) }
+        benchmark.nmPatterns = try list(nm).map { text throws(KernelError) in try WeightFormat.nm(parsing: text) }.compactMap(\.pattern)
+        benchmark.blockPatterns = try list(block).map { text throws(KernelError) in try WeightFormat.bsr(parsing: text) }.compactMap(\.pattern)
         benchmark.coldCaches = cold
         try benchmark.validate()
         return benchmark

@@ -1,6 +1,5 @@
 import Testing
 @testable import SparseIFT
-import SparseKernels
 
 @Suite struct ErrorTests {
     @Test func unknownModel() {
@@ -16,8 +15,8 @@ import SparseKernels
         let network = try Small.mlp()
         #expect(throws: SparseIFTError.self) { try SparseIFT.transform(network, kind: .wide, sparsity: s) }
         var generator = SeededGenerator(seed: 1)
-        #expect(throws: SparseIFTError.self) {
-            try MaskGenerator.mask(rows: 4, reduction: 4, sparsity: s, pattern: .unstructured, generator: &generator)
+        #expect(throws: SiftCoreError.self) {
+            try MaskSampler.mask(rows: 4, reduction: 4, sparsity: s, pattern: .unstructured, generator: &generator)
         }
     }
 
@@ -37,22 +36,22 @@ import SparseKernels
         }
     }
 
+    /// A pattern no specialised kernel runs is accepted, and the notes say so.
+    @Test func patternsWithoutAKernelAreNoted() throws {
+        let network = try MLP.build(widths: [64, 64, 64, 10])
+        let nm = try SparseIFT.transform(network, kind: .dense, sparsity: 1 - 2.0 / 32, options: TransformOptions(pattern: .nOfM(n: 2, m: 32)))
+        #expect(nm.notes.contains { $0.contains("2:32") && $0.contains("CSR or dense") })
+        let block = try SparseIFT.transform(network, kind: .parallel, sparsity: 0.5, options: TransformOptions(pattern: .block(rows: 64, columns: 64)))
+        #expect(block.notes.contains { $0.contains("64x64") && $0.contains("CSR or dense") })
+        let supported = try SparseIFT.transform(network, kind: .parallel, sparsity: 0.5, options: TransformOptions(pattern: .block(rows: 16, columns: 16)))
+        #expect(supported.notes.isEmpty)
+    }
+
     @Test func nOfMSparsityMustMatchThePattern() throws {
         let network = try Small.mlp()
         #expect(throws: SparseIFTError.self) {
             try SparseIFT.transform(network, kind: .parallel, sparsity: 0.9, options: TransformOptions(pattern: .nOfM(n: 2, m: 4)))
         }
-    }
-
-    @Test(arguments: ["", "2:", "4:2", "0:4", "4x", "x4", "dense", "2:4:8", "-2:4"])
-    func malformedPatterns(text: String) {
-        #expect(throws: SparseIFTError.self) { try SparsityPattern(parsing: text) }
-    }
-
-    @Test func wellFormedPatterns() throws {
-        #expect(try SparsityPattern(parsing: "2:4") == .nOfM(n: 2, m: 4))
-        #expect(try SparsityPattern(parsing: "4x4") == .block(rows: 4, columns: 4))
-        #expect(try SparsityPattern(parsing: "unstructured") == .unstructured)
     }
 
     @Test func badShapesAreRefused() {

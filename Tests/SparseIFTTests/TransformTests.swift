@@ -146,15 +146,15 @@ import Testing
                 let transformed = try SparseIFT.transform(dense, kind: kind, sparsity: sparsity, options: options)
                 for layer in Accounting.compareByOrigin(transformed: transformed.network, dense: dense) {
                     let node = dense.node(named: layer.origin)!
-                    let view = GEMMView(node)
-                    let (reduction, outputs) = (Double(view.K), Double(view.weightRows))
+                    let matrix = try #require(node.op.weightMatrix)
+                    let (reduction, outputs) = (Double(matrix.reduction), Double(matrix.rows))
                     let inputs: Double
                     if case .conv2d(let c) = node.op { inputs = Double(c.inChannels) } else { inputs = reduction }
                     // Rounding bounds, from the formulas: the floor of both widths loses at
                     // most one channel on each side (the transformer rule rounds d_model up
                     // by less than one head); the rank's ceil/floor moves it by less than 1.
                     // Plus the rounding of each non-zero count (half a weight per tensor).
-                    let countSlack = 0.5 * 2 * base / Double(view.K * view.weightRows) + 1e-6
+                    let countSlack = 0.5 * 2 * base / Double(matrix.reduction * matrix.rows) + 1e-6
                     var low = -countSlack, high = countSlack
                     switch kind {
                     case .wide:
@@ -298,7 +298,7 @@ import Testing
             for layer in Accounting.account(sparse).layers where layer.role == .body {
                 let mask = try #require(parameters["\(layer.name).mask"])
                 let (rows, reduction) = (layer.weightShape![0], layer.weightShape![1])
-                #expect(MaskGenerator.violation(of: mask.values, rows: rows, reduction: reduction, pattern: pattern) == nil, "\(layer.name) \(pattern)")
+                #expect(MaskSampler.violation(of: mask.values, rows: rows, reduction: reduction, pattern: pattern) == nil, "\(layer.name) \(pattern)")
                 #expect(mask.values.filter { $0 == 1 }.count == layer.nonzeroWeights, "\(layer.name) \(pattern)")
                 checked += 1
             }

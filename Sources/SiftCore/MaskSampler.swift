@@ -1,22 +1,25 @@
-import SparseKernels
-
-/// Seeded mask generation. A mask has the weight's shape and holds 1 where the weight is
-/// kept and 0 where it is pruned; in the GEMM view it is a `rows × K` matrix in the
-/// weight's memory order (K contiguous), which is where N:M groups and blocks are laid.
-public enum MaskGenerator {
-    /// A mask with exactly `pattern.nonzeroCount(...)` ones, chosen uniformly at random
-    /// among the masks the pattern allows.
+/// The one seeded mask sampler of the toolkit. A mask has the weight's shape and holds 1
+/// where the weight is kept and 0 where it is pruned; in the matrix view it is a
+/// `rows × K` matrix in the weight's memory order (K contiguous), which is where N:M
+/// groups and blocks are laid. Every mask (weights of a network, test and benchmark
+/// matrices) comes from here, so they all keep exactly `pattern.nonzeroCount(...)` ones.
+public enum MaskSampler {
+    /// A mask with exactly `pattern.nonzeroCount(rows:reduction:sparsity:)` ones, chosen
+    /// uniformly at random among the masks the pattern allows. At `s = 0` every entry is 1,
+    /// whatever the pattern.
     public static func mask(rows: Int, reduction: Int, sparsity: Double, pattern: SparsityPattern,
-                            generator: inout SeededGenerator) throws -> [Float] {
-        try validateSparsity(sparsity)
+                            generator: inout SeededGenerator) throws(SiftCoreError) -> [Float] {
+        try Sparsity.validate(sparsity)
         try pattern.validateParameters()
         // Bounded before allocating: a negative or huge size would trap or abort.
         guard rows > 0, reduction > 0, let count = SizeLimits.product([rows, reduction], limit: SizeLimits.floats) else {
-            throw SparseIFTError.invalidArgument(
-                "mask size \(rows) x \(reduction) must be positive and at most \(SizeLimits.floats) values")
+            throw .invalidArgument("mask size \(rows) x \(reduction) must be positive and at most \(SizeLimits.floats) values")
         }
         if sparsity == 0 { return [Float](repeating: 1, count: count) }
-        try pattern.validate(layer: "mask", rows: rows, reduction: reduction)
+        if let problem = pattern.tilingProblem(rows: rows, reduction: reduction) { throw .shapeMismatch(problem) }
+        if let fixed = pattern.fixedSparsity, abs(fixed - sparsity) > 1e-9 {
+            throw .invalidArgument("pattern \(pattern) has sparsity \(fixed), not \(sparsity)")
+        }
         var mask = [Float](repeating: 0, count: count)
         switch pattern {
         case .unstructured:
@@ -46,8 +49,9 @@ public enum MaskGenerator {
     }
 
     /// `k` distinct indices of `0..<n`, uniformly: a partial Fisher–Yates shuffle.
-    static func sample(_ k: Int, from n: Int, generator: inout SeededGenerator) -> [Int] {
+    public static func sample(_ k: Int, from n: Int, generator: inout SeededGenerator) -> [Int] {
         var indices = Array(0..<n)
+        let k = min(max(k, 0), n)
         for i in 0..<k {
             let j = i + generator.nextIndex(below: n - i)
             indices.swapAt(i, j)
@@ -55,15 +59,19 @@ public enum MaskGenerator {
         return Array(indices[0..<k])
     }
 
-    /// Checks a mask against a pattern; returns a description of the first violation.
+    /// Checks a mask against a pattern; returns a description of the first violation, or
+    /// nil. N:M groups must hold exactly N ones (what the sampler makes and the accounting
+    /// counts); blocks must be wholly kept or wholly pruned.
     public static func violation(of mask: [Float], rows: Int, reduction: Int, pattern: SparsityPattern) -> String? {
-        guard mask.count == rows * reduction else { return "mask has \(mask.count) values, expected \(rows * reduction)" }
+        guard rows >= 0, reduction >= 0, mask.count == rows * reduction else {
+            return "mask has \(mask.count) values, expected \(rows) x \(reduction)"
+        }
         if let bad = mask.firstIndex(where: { $0 != 0 && $0 != 1 }) { return "value \(mask[bad]) at \(bad) is not 0 or 1" }
+        if let problem = pattern.tilingProblem(rows: rows, reduction: reduction) { return problem }
         switch pattern {
         case .unstructured:
             return nil
         case .nOfM(let n, let m):
-            guard reduction % m == 0 else { return "K = \(reduction) is not a multiple of \(m)" }
             for row in 0..<rows {
                 for groupStart in stride(from: 0, to: reduction, by: m) {
                     let ones = (0..<m).reduce(0) { $0 + Int(mask[row * reduction + groupStart + $1]) }
@@ -72,7 +80,6 @@ public enum MaskGenerator {
             }
             return nil
         case .block(let blockRows, let blockColumns):
-            guard rows % blockRows == 0, reduction % blockColumns == 0 else { return "matrix not tiled by \(blockRows)x\(blockColumns)" }
             for top in stride(from: 0, to: rows, by: blockRows) {
                 for left in stride(from: 0, to: reduction, by: blockColumns) {
                     let first = mask[top * reduction + left]
@@ -84,6 +91,24 @@ public enum MaskGenerator {
                 }
             }
             return nil
+        }
+    }
+}
+
+extension SparsityPattern {
+    /// Why this pattern does not tile a `rows × reduction` matrix, or nil when it does
+    /// (N:M needs K divisible by M, blocks need rows and K divisible by the block).
+    public func tilingProblem(rows: Int, reduction: Int) -> String? {
+        do { try validateParameters() } catch { return error.message }
+        switch self {
+        case .unstructured:
+            return nil
+        case .nOfM(let n, let m):
+            return reduction % m == 0 ? nil
+                : "\(n):\(m) needs the reduction length K divisible by \(m), got K = \(reduction)"
+        case .block(let r, let c):
+            return rows % r == 0 && reduction % c == 0 ? nil
+                : "\(r)x\(c) blocks need rows divisible by \(r) and K divisible by \(c), got rows = \(rows), K = \(reduction)"
         }
     }
 }

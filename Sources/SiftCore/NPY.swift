@@ -9,7 +9,7 @@ import Foundation
 public enum NPY {
     private static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // "\x93NUMPY"
 
-    public static func read(contentsOf path: String) throws(KernelError) -> Tensor {
+    public static func read(contentsOf path: String) throws(SiftCoreError) -> Tensor {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -25,7 +25,7 @@ public enum NPY {
     }
 
     /// Writes atomically: a failed write leaves no partial file behind.
-    public static func write(_ tensor: Tensor, to path: String) throws(KernelError) {
+    public static func write(_ tensor: Tensor, to path: String) throws(SiftCoreError) {
         let bytes = encode(tensor)
         do {
             try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
@@ -75,7 +75,7 @@ public enum NPY {
         }
     }
 
-    public static func decode(_ bytes: [UInt8]) throws(KernelError) -> Tensor {
+    public static func decode(_ bytes: [UInt8]) throws(SiftCoreError) -> Tensor {
         do {
             return try decodeOrThrow(bytes)
         } catch {
