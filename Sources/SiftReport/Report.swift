@@ -186,8 +186,7 @@ public enum Report {
             guard point.m > 0, point.k > 0, point.n > 0 else {
                 throw ReportError.invalidArgument("product shape \(point.shape) needs positive sizes")
             }
-            let pattern = try SweepRunner.kernelPattern(point.pattern)
-            switch pattern {
+            switch try SweepRunner.kernelPattern(point.pattern) {
             case .nOfM(_, let group) where point.k % group != 0:
                 throw ReportError.invalidArgument("product shape \(point.shape): \(point.pattern) needs K divisible by \(group)")
             case .block(let r, let c) where point.m % r != 0 || point.k % c != 0:

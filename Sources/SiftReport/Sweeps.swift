@@ -208,10 +208,10 @@ public struct SweepRunner {
             let sparse = items.map(\.point).filter { !$0.isBaseline }
             var formats: [KernelBenchmark.Format] = [.dense]
             var sparsities: [Double] = []
-            var nm: [SparsePattern] = []
-            var blocks: [SparsePattern] = []
+            var nm: [SparsityPattern] = []
+            var blocks: [SparsityPattern] = []
             for point in sparse {
-                let pattern = try Self.kernelPattern(point.pattern)
+                guard let pattern = try Self.kernelPattern(point.pattern) else { continue }
                 switch pattern {
                 case .unstructured:
                     if !formats.contains(.csr) { formats.append(.csr) }
@@ -223,8 +223,6 @@ public struct SweepRunner {
                     if !formats.contains(.bsr) { formats.append(.bsr) }
                     if !blocks.contains(pattern) { blocks.append(pattern) }
                     if !sparsities.contains(point.sparsity) { sparsities.append(point.sparsity) }
-                case .dense:
-                    break
                 }
             }
             benchmark.formats = formats
@@ -263,10 +261,12 @@ public struct SweepRunner {
     }
 
     /// The kernel pattern of a product point's pattern text.
-    static func kernelPattern(_ text: String) throws -> SparsePattern {
-        if text == "dense" { return .dense }
-        if text == "unstructured" { return .unstructured }
-        if text.contains(":") { return try SparsePattern.parseNM(text) }
-        return try SparsePattern.parseBlock(text)
+    /// The pattern of a product point (nil for the dense baseline), refused when no
+    /// kernel of ours runs it (N:M needs M <= 16; block edges must be 1, 2, 4, ..., 32).
+    static func kernelPattern(_ text: String) throws -> SparsityPattern? {
+        if text == "dense" { return nil }
+        let pattern = try SparsityPattern(parsing: text)
+        try WeightFormat(for: pattern).validateParameters()
+        return pattern
     }
 }
