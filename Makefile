@@ -28,15 +28,19 @@ release: deps
 test: deps
 	$(SWIFT) test
 
-# The headline report. Until the runtime and simulator land, it is the kernel benchmark:
-# every format against our own dense GEMM on the default shapes (warm caches), then the
-# batch-1 shapes again with the caches evicted before every call, which is what a
-# network whose weights exceed the L3 sees.
+# The headline report: `sift report` builds the transformed models, runs the CPU runtime
+# sweep (measured), the accelerator sweep (simulated) and the single-product sweeps, and
+# writes reports/<timestamp>/index.html with figures and tables (about 5 minutes on 2
+# cores). REPORT_ARGS passes options, e.g. `make report REPORT_ARGS=--full`.
 report: release
+	$(SIFT_RELEASE) report $(REPORT_ARGS)
+
+# The kernel benchmark: every format against our own dense GEMM on the default shapes
+# (warm caches), then the batch-1 shapes again with the caches evicted before every
+# call, which is what a network whose weights exceed the L3 sees.
+bench: release
 	$(SIFT_RELEASE) kernels bench
 	$(SIFT_RELEASE) kernels bench --cold --shapes 1024x1024x1,4096x4096x1
-
-bench: report
 
 traces: release
 	$(SIFT_RELEASE) traces --out traces/workloads
