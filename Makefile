@@ -6,7 +6,7 @@ SIFT_RELEASE = .build/release/sift
 SYSTEM_PACKAGES = libomp-19-dev libhwloc-dev pkg-config
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release test report bench traces clean
+.PHONY: all deps build release test report bench compare traces clean
 
 all: build
 
@@ -41,6 +41,16 @@ report: release
 bench: release
 	$(SIFT_RELEASE) kernels bench
 	$(SIFT_RELEASE) kernels bench --cold --shapes 1024x1024x1,4096x4096x1
+
+# Side by side with DeepSparse 1.8 and ONNX Runtime, and our dense GEMM against this
+# environment's BLAS (numpy's OpenBLAS, MKL). Needs PyPI; not part of the tests.
+# COMPARE_ARGS passes options to scripts/compare.py (e.g. --models mlp --seconds 2).
+COMPARE_VENV = .venv-compare
+compare: release
+	@test -x $(COMPARE_VENV)/bin/python || python3 -m venv $(COMPARE_VENV)
+	@$(COMPARE_VENV)/bin/python -c "import deepsparse, onnxruntime, numpy, threadpoolctl" 2>/dev/null || \
+	  $(COMPARE_VENV)/bin/pip install -q -r scripts/compare-requirements.txt
+	$(COMPARE_VENV)/bin/python scripts/compare.py --sift $(SIFT_RELEASE) $(COMPARE_ARGS)
 
 traces: release
 	$(SIFT_RELEASE) traces --out traces/workloads
