@@ -92,6 +92,7 @@ struct HTMLPage {
         for missing in manifest.missing {
             items.append("<b>\(escape(missing.what))</b> is not in this report: \(escape(missing.reason)).")
         }
+        for warning in renderer.driftWarnings() { items.append(escape(warning)) }
         for run in manifest.runs where run.machine.wasShared {
             items.append("The machine was busy during shard \(escape(run.shard)) (load average \(Format.fixed(run.machine.loadAverageStart, 1)) → \(Format.fixed(run.machine.loadAverageEnd, 1)) on \(run.machine.cores) cores): its timings are noisy. Ratios measured side by side are more robust than absolute times.")
         }

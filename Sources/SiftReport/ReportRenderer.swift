@@ -102,16 +102,17 @@ public struct ReportRenderer {
         var rows = ReportTable(columns: [
             .init("model", .left), .init("transform", .left), .init("pattern", .left), .init("s"), .init("batch"),
             .init("FLOPs vs dense"), .init("items/s"), .init("median ms"), .init("p90 ms"), .init("latency vs dense"),
-            .init("peak memory"), .init("kernels", .left),
+            .init("peak memory"), .init("dense drift"), .init("kernels", .left),
         ])
         for row in table.records {
             rows.append([row["model"] ?? "", row["transform"] ?? "", row["pattern"] ?? "", row["sparsity"] ?? "", row["batch"] ?? "",
                          Format.fixed(Double(row["flops_relative"] ?? ""), 3), Format.significant(Double(row["items_per_sec"] ?? "")),
                          Format.significant(Double(row["latency_ms_median"] ?? "")), Format.significant(Double(row["latency_ms_p90"] ?? "")),
                          Format.ratio(Double(row["relative_latency"] ?? "")), Format.bytes(Double(row["peak_memory_bytes"] ?? "")),
-                         row["kernels"] ?? ""])
+                         Format.fixed(Double(row["baseline_drift"] ?? ""), 3), row["kernels"] ?? ""])
         }
         return Section(sweep: .cpuNetworks, figures: figures, table: rows, notes: [
+            "Dense drift: the dense network measured again after its group, over the first measurement. Far from 1.000, the machine changed during the group and its ratios are uncertain by about as much.",
             "Seeded Kaiming weights (as `sift weights` makes them); the runtime picks a kernel per layer by timing the candidates on the layer's shape.",
             "FLOPs vs dense counts the forward multiply-adds on nonzero weights, against the dense model's (SparseIFT accounting).",
         ])
@@ -214,6 +215,15 @@ public struct ReportRenderer {
         }
     }
 
+    /// Groups whose dense network, measured again at the end, moved by more than 10%.
+    public func driftWarnings() -> [String] {
+        guard let table = tables[.cpuNetworks] else { return [] }
+        return networkGroups(table).compactMap { group in
+            guard let drift = group.rows.compactMap({ Double($0["baseline_drift"] ?? "") }).first, abs(drift - 1) > 0.1 else { return nil }
+            return "CPU \(group.label): the dense network measured again at the end of its group took \(Format.fixed(drift, 2))x its first time; this group's ratios are uncertain by about \(Int((abs(drift - 1) * 100).rounded()))%."
+        }
+    }
+
     // MARK: summary
 
     /// The summary: for each network point, its FLOPs, the CPU's measured latency and the
@@ -287,6 +297,7 @@ public struct ReportRenderer {
         lines.append("Plan: \(manifest.plan.name). CPU: \(cpuLine).")
         if manifest.accelerator != nil { lines.append("Accelerator: \(acceleratorLine).") }
         for missing in manifest.missing { lines.append("Not in this report: \(missing.what): \(missing.reason).") }
+        for warning in driftWarnings() { lines.append("Warning: \(warning)") }
         let (networks, products) = summaryTables()
         if !networks.isEmpty {
             lines.append("")

@@ -20,7 +20,8 @@ public enum ReportSweep: String, CaseIterable, Sendable, Codable {
         case .cpuNetworks:
             ["model", "transform", "sparsity", "pattern", "batch", "sequence", "body_sparsity", "flops_relative",
              "params_relative", "isa", "threads",
-             "items_per_sec", "latency_ms_median", "latency_ms_p90", "iterations", "relative_latency", "peak_memory_bytes", "kernels"]
+             "items_per_sec", "latency_ms_median", "latency_ms_p90", "iterations", "relative_latency", "peak_memory_bytes", "kernels",
+             "baseline_drift"]
         case .acceleratorNetworks:
             ["model", "transform", "sparsity", "pattern", "batch", "sequence", "body_sparsity", "flops_relative",
              "config", "mode", "execution",
@@ -40,7 +41,8 @@ public enum ReportSweep: String, CaseIterable, Sendable, Codable {
     public var measuredColumns: Set<String> {
         switch self {
         case .cpuNetworks:
-            ["items_per_sec", "latency_ms_median", "latency_ms_p90", "iterations", "relative_latency", "peak_memory_bytes", "kernels"]
+            ["items_per_sec", "latency_ms_median", "latency_ms_p90", "iterations", "relative_latency", "peak_memory_bytes", "kernels",
+             "baseline_drift"]
         case .acceleratorNetworks, .acceleratorProducts:
             ["sim_wall_seconds"]
         case .cpuProducts:
@@ -101,17 +103,24 @@ public struct SweepRunner {
 
     // MARK: CPU networks
 
+    /// Measures the shard's network points; each point's latency is divided by its dense
+    /// network's, measured earlier in this run. The dense network is measured again at the
+    /// end of its group: `baseline_drift` (second over first) shows how much the machine
+    /// changed while the group ran (a busy neighbour, thermal limits), so a reader knows how
+    /// far to trust the ratios.
     public func cpuNetworks(_ plan: SweepPlan<NetworkPoint>, backend: CPURuntimeBackend, seconds: Double) throws -> CSVTable {
-        progress.phase("\(ReportSweep.cpuNetworks.title): \(plan.work(for: shard).count) points, \(backend.name)")
-        return try plan.run(shard: shard, columns: ReportSweep.cpuNetworks.columns, measure: { point, baseline in
+        let work = plan.work(for: shard)
+        let baselines = work.filter { item in item.point.isBaseline && work.contains { $0.point.baselineKey == item.point.key } }
+        progress.phase("\(ReportSweep.cpuNetworks.title): \(work.count) points + \(baselines.count) dense re-measured, \(backend.name)")
+        var table = try plan.run(shard: shard, columns: ReportSweep.cpuNetworks.columns, measure: { point, baseline in
             let network = try point.build()
             let facts = NetworkFacts(network)
             let result = try backend.measure(point, network: network, options: options, seconds: seconds)
             let baselineLatency = baseline.flatMap { Double($0["latency_ms_median"] ?? "") }
             let latencyMs = result.medianLatencySeconds * 1000
             let relative = baselineLatency.map { latencyMs / $0 } ?? 1
-            progress.finished(String(format: "%.1f items/s, median %.2f ms, %@ dense", result.itemsPerSecond, latencyMs,
-                                     point.isBaseline ? "=" : Format.ratio(relative) + " vs"))
+            let versus = point.isBaseline ? "(dense)" : "\(Format.ratio(relative)) vs dense"
+            progress.finished(String(format: "%.1f items/s, median %.2f ms, ", result.itemsPerSecond, latencyMs) + versus)
             return [
                 "model": point.model, "transform": point.transform, "sparsity": Cell.sparsity(point.sparsity),
                 "pattern": point.pattern, "batch": String(point.batch), "sequence": point.sequence.map(String.init) ?? "",
@@ -120,11 +129,25 @@ public struct SweepRunner {
                 "items_per_sec": Cell.number(result.itemsPerSecond), "latency_ms_median": Cell.number(latencyMs),
                 "latency_ms_p90": Cell.number(result.p90LatencySeconds * 1000), "iterations": String(result.iterations),
                 "relative_latency": Cell.number(relative), "peak_memory_bytes": String(result.peakMemoryBytes),
-                "kernels": result.kernels,
+                "kernels": result.kernels, "baseline_drift": "",
             ]
         }, progress: { done, total, point in
             progress.step(done, of: total, "cpu \(point.model) \(point.transform) s=\(point.sparsity) \(point.pattern) batch \(point.batch)")
         })
+        // The dense networks again, then the drift into every row of their group.
+        let keys = try table.column(SweepProvenance.point).map { Int($0) ?? -1 }
+        for (number, item) in baselines.enumerated() {
+            progress.step(number, of: baselines.count, "cpu \(item.point.model) dense again (drift check)")
+            let result = try backend.measure(item.point, network: try item.point.build(), options: options, seconds: seconds)
+            guard let row = keys.firstIndex(of: item.position),
+                  let before = Double(table.rows[row][table.columnIndex("latency_ms_median")!]), before > 0 else { continue }
+            let drift = result.medianLatencySeconds * 1000 / before
+            progress.finished(String(format: "median %.2f ms, drift x%.3f", result.medianLatencySeconds * 1000, drift))
+            for (index, position) in keys.enumerated() where position == item.position || plan.points[position].baselineKey == item.point.key {
+                try table.set(row: index, column: "baseline_drift", to: Cell.number(drift))
+            }
+        }
+        return table
     }
 
     // MARK: accelerator networks
@@ -141,8 +164,8 @@ public struct SweepRunner {
             let simSeconds = ProgressReporter.seconds(clock.now - started)
             let baselineStep = baseline.flatMap { Double($0["step_seconds"] ?? "") }
             let relative = baselineStep.map { step.stepSeconds / $0 } ?? 1
-            progress.finished(String(format: "step %.4g ms simulated, %@ dense", step.stepSeconds * 1000,
-                                     point.isBaseline ? "=" : Format.ratio(relative) + " vs"))
+            progress.finished(String(format: "step %.4g ms simulated, ", step.stepSeconds * 1000)
+                              + (point.isBaseline ? "(dense)" : "\(Format.ratio(relative)) vs dense"))
             return [
                 "model": point.model, "transform": point.transform, "sparsity": Cell.sparsity(point.sparsity),
                 "pattern": point.pattern, "batch": String(point.batch), "sequence": point.sequence.map(String.init) ?? "",
@@ -170,7 +193,7 @@ public struct SweepRunner {
             let simSeconds = ProgressReporter.seconds(clock.now - started)
             let baselineCycles = baseline.flatMap { Double($0["cycles"] ?? "") }
             let speedup = baselineCycles.map { $0 / product.cycles } ?? 1
-            progress.finished(String(format: "%.0f cycles, %@ vs dense (ideal %@)", product.cycles, Format.ratio(speedup), Format.ratio(point.idealSpeedup)))
+            progress.finished(String(format: "%.0f cycles, ", product.cycles) + "\(Format.ratio(speedup)) vs dense (ideal \(Format.ratio(point.idealSpeedup)))")
             return [
                 "shape": point.shape, "M": String(point.m), "K": String(point.k), "N": String(point.n),
                 "pattern": point.pattern, "sparsity": Cell.sparsity(point.sparsity), "ideal_speedup": Cell.number(point.idealSpeedup),

@@ -58,6 +58,13 @@ public struct CSVTable: Equatable, Sendable {
 
     public func columnIndex(_ name: String) -> Int? { header.firstIndex(of: name) }
 
+    /// Replaces one cell (by row number and column name).
+    public mutating func set(row: Int, column name: String, to value: String) throws(SweepError) {
+        guard let column = columnIndex(name) else { throw .malformedCSV("no column '\(name)'") }
+        guard rows.indices.contains(row) else { throw .malformedCSV("no row \(row) (the table has \(rows.count))") }
+        rows[row][column] = value
+    }
+
     /// The cells of one column, top to bottom.
     public func column(_ name: String) throws(SweepError) -> [String] {
         guard let index = columnIndex(name) else {

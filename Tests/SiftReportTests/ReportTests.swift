@@ -92,6 +92,8 @@ struct ReportTests {
         // The relative latency of a point is its latency over the dense row's.
         let cpu = try CSVTable(contentsOf: folder.appendingPathComponent("cpu-networks.csv").path).records
         let dense = try #require(cpu.first { $0["transform"] == "dense" })
+        // Every row of the group carries the dense network's drift, measured after the group.
+        #expect(cpu.allSatisfy { Double($0["baseline_drift"] ?? "").map { $0 > 0.5 && $0 < 2 } == true })
         for row in cpu {
             let expected = Double(row["latency_ms_median"]!)! / Double(dense["latency_ms_median"]!)!
             #expect(abs(Double(row["relative_latency"]!)! - expected) < 1e-4 * expected)
