@@ -18,6 +18,10 @@ struct HTMLPage {
         body += "<br><code>\(escape(manifest.runs.first?.command ?? ""))</code></p>\n</header>\n"
 
         body += warnings()
+        if let headline = renderer.headline() {
+            body += "<section>\n<figure class=\"wide\"><a href=\"\(headline.file)\"><img src=\"\(headline.file)\" alt=\"\(escape(headline.figure.title))\"></a>"
+            body += "<figcaption>\(escape(headline.caption))</figcaption></figure>\n</section>\n"
+        }
         body += howToRead()
         body += summary()
 
@@ -73,6 +77,7 @@ struct HTMLPage {
     .figures { display: flex; flex-wrap: wrap; gap: 18px; }
     figure { margin: 0; flex: 0 1 760px; max-width: 100%; }
     figure img { width: 100%; height: auto; border: 1px solid #e5e5e5; }
+    figure.wide { flex-basis: 1400px; max-width: 1400px; margin-top: 8px; }
     figcaption { font-size: 13px; color: #444; margin-top: 4px; }
     .note { font-size: 13px; color: #444; margin: 6px 0; }
     details { margin: 10px 0; }

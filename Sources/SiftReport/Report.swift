@@ -166,6 +166,7 @@ public enum Report {
             try directory.write(section.sweep.rawValue + ".md", markdown)
             for figure in section.figures { try directory.write(figure.file, figure.plot.svg()) }
         }
+        if let headline = renderer.headline() { try directory.write(headline.file, headline.figure.svg()) }
         let summary = renderer.summaryText()
         try directory.write("summary.md", summary)
         if let accelerator = manifest.accelerator {

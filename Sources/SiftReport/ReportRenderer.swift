@@ -215,6 +215,43 @@ public struct ReportRenderer {
         }
     }
 
+    /// The report's headline, in the manner of the paper's Figure 5: CPU inference latency
+    /// (measured) beside accelerator training-step time (simulated), relative to dense, for
+    /// a model both sweeps ran (the first CPU and accelerator groups otherwise).
+    public func headline() -> (file: String, figure: PanelFigure, caption: String)? {
+        let cpuGroups = tables[.cpuNetworks].map(networkGroups) ?? []
+        let acceleratorGroups = tables[.acceleratorNetworks].map(networkGroups) ?? []
+        guard !cpuGroups.isEmpty || !acceleratorGroups.isEmpty else { return nil }
+        let model = { (group: (label: String, slug: String, rows: [[String: String]])) in group.rows.first?["model"] ?? "" }
+        let shared = cpuGroups.first { cpu in acceleratorGroups.contains { model($0) == model(cpu) } }
+        let cpu = shared ?? cpuGroups.first
+        let accelerator = shared.flatMap { s in acceleratorGroups.first { model($0) == model(s) } } ?? acceleratorGroups.first
+        var panels: [LinePlot] = []
+        if let cpu {
+            var plot = LinePlot(
+                title: "CPU inference (measured): \(cpu.label)", subtitle: cpuLine,
+                xAxis: Axis(label: "sparsity s", tickStyle: .percent),
+                yAxis: Axis(label: "latency relative to dense", scale: .log, tickStyle: .times),
+                series: relativeSeries(cpu.rows, y: "relative_latency"),
+                references: [LinePlot.Reference(name: "dense = 1", .horizontal(1))])
+            plot.width = 700
+            panels.append(plot)
+        }
+        if let accelerator {
+            var plot = LinePlot(
+                title: "Accelerator training (simulated): \(accelerator.label)", subtitle: acceleratorLine,
+                xAxis: Axis(label: "sparsity s", tickStyle: .percent),
+                yAxis: Axis(label: "step time relative to dense", scale: .log, tickStyle: .times),
+                series: relativeSeries(accelerator.rows, y: "relative_step_time"),
+                references: [LinePlot.Reference(name: "dense = 1", .horizontal(1))])
+            plot.width = 700
+            panels.append(plot)
+        }
+        let figure = PanelFigure(title: "What an iso-FLOP Sparse-IFT network costs, relative to the dense network (1× = the FLOPs' promise)", panels: panels)
+        return ("figure5.svg", figure,
+                "In the manner of the paper's Figure 5: the left panel is measured on this CPU with our runtime, the right panel simulated on the modelled dataflow accelerator, both relative to the dense network in the same run. Each member has the dense network's FLOPs; the dashed line is what perfect use of sparsity would give.")
+    }
+
     /// Groups whose dense network, measured again at the end, moved by more than 10%.
     public func driftWarnings() -> [String] {
         guard let table = tables[.cpuNetworks] else { return [] }

@@ -75,7 +75,7 @@ struct ReportTests {
             #expect(files.contains(sweep.fileName))
             #expect(files.contains(sweep.rawValue + ".md"))
         }
-        for name in ["index.html", "summary.md", "manifest.json", "accelerator-config.json",
+        for name in ["index.html", "summary.md", "manifest.json", "accelerator-config.json", "figure5.svg",
                      "cpu-relative-latency-mlp-b4.svg", "accelerator-relative-step-mlp-b8.svg",
                      "product-speedup-cpu-64x64x16.svg", "product-speedup-accelerator-64x64x16.svg"] {
             #expect(files.contains(name), "missing \(name)")

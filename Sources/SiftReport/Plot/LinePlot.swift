@@ -49,6 +49,10 @@ public struct LinePlot: Sendable {
     public var references: [Reference]
     public var width: Double = 760
     public var height: Double = 470
+    /// Lines reserved for the subtitle (at least), so panels side by side line up.
+    public var reservedSubtitleLines = 0
+    /// Prefix of the SVG element ids, unique per plot when plots share a document.
+    public var id: String = "plot"
 
     public init(title: String, subtitle: String = "", xAxis: Axis, yAxis: Axis, series: [Series], references: [Reference] = []) {
         self.title = title

@@ -24,7 +24,7 @@ struct SVGRenderer {
         let legendTextWidth = legendEntries.map { Self.textWidth($0, size: Self.legendSize) }.max() ?? 0
         let legendWidth = min(max(legendTextWidth + 52, 130), width * 0.38)
         let subtitleLines = wrap(plot.subtitle, width: width - 24, size: Self.subtitleSize)
-        let top = 38 + Double(subtitleLines.count) * 16 + 14
+        let top = 38 + Double(max(subtitleLines.count, plot.reservedSubtitleLines)) * 16 + 14
         let left = 80.0, bottom = height - 56
         let right = width - legendWidth - 12
         let area = (left: left, right: right, top: top, bottom: bottom)
@@ -39,7 +39,7 @@ struct SVGRenderer {
         <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \(f(width)) \(f(height))" font-family="\(PlotStyle.fontFamily)" role="img">
         <title>\(escape(plot.title))</title>
         <desc>\(escape(plot.subtitle))</desc>
-        <defs><clipPath id="plot-area"><rect x="\(f(area.left))" y="\(f(area.top))" width="\(f(area.right - area.left))" height="\(f(area.bottom - area.top))"/></clipPath></defs>
+        <defs><clipPath id="\(plot.id)-area"><rect x="\(f(area.left))" y="\(f(area.top))" width="\(f(area.right - area.left))" height="\(f(area.bottom - area.top))"/></clipPath></defs>
         <rect x="0" y="0" width="\(f(width))" height="\(f(height))" fill="#ffffff"/>
 
         """
@@ -72,7 +72,7 @@ struct SVGRenderer {
         svg += "<text x=\"\(f(yLabelX))\" y=\"\(f(yLabelY))\" font-size=\"\(f(Self.labelSize))\" text-anchor=\"middle\" fill=\"#111\" transform=\"rotate(-90 \(f(yLabelX)) \(f(yLabelY)))\">\(escape(plot.yAxis.label))</text>\n"
 
         // Reference lines under the data.
-        svg += "<g clip-path=\"url(#plot-area)\" fill=\"none\" stroke=\"\(PlotStyle.referenceColour)\" stroke-width=\"1.6\">\n"
+        svg += "<g clip-path=\"url(#\(plot.id)-area)\" fill=\"none\" stroke=\"\(PlotStyle.referenceColour)\" stroke-width=\"1.6\">\n"
         for (index, reference) in plot.references.enumerated() {
             let dash = index % 2 == 0 ? "7 5" : "2 4"
             switch reference.shape {
@@ -97,7 +97,7 @@ struct SVGRenderer {
         svg += "</g>\n"
 
         // Series: a line through the points in x order, then markers on top.
-        svg += "<g clip-path=\"url(#plot-area)\">\n"
+        svg += "<g clip-path=\"url(#\(plot.id)-area)\">\n"
         for (index, series) in plot.series.enumerated() {
             let style = PlotStyle.style(index)
             let points = series.points
