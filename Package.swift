@@ -36,9 +36,9 @@ let package = Package(
         .target(name: "SparseKernels", dependencies: ["SiftCore", "CSparseKernels"]),
         // The model layer needs no C (no OpenMP, no hwloc): it builds and tests without them.
         .target(name: "SparseIFT", dependencies: ["SiftCore"]),
-        // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
+        // Shards and mergeable sweep CSVs: pure Swift on SiftCore alone, so every sweep
         // (runtime, simulator, report) can use it.
-        .target(name: "SiftSweep"),
+        .target(name: "SiftSweep", dependencies: ["SiftCore"]),
         // `sift report`: plots, tables, the index page, the machine description and the
         // report's sweeps, over small protocols the CLI fills with the runtime and simulator.
         .target(name: "SiftReport", dependencies: ["SiftSweep", "SparseIFT", "SparseKernels"]),

@@ -3,10 +3,12 @@
 /// `rows × K` matrix in the weight's memory order (K contiguous), which is where N:M
 /// groups and blocks are laid. Every mask (weights of a network, test and benchmark
 /// matrices) comes from here, so they all keep exactly `pattern.nonzeroCount(...)` ones.
+/// Any shape works with any pattern: see `RaggedEdges` for the short N:M groups and the
+/// clipped blocks at the matrix edges.
 public enum MaskSampler {
     /// A mask with exactly `pattern.nonzeroCount(rows:reduction:sparsity:)` ones, chosen
-    /// uniformly at random among the masks the pattern allows. At `s = 0` every entry is 1,
-    /// whatever the pattern.
+    /// uniformly at random among the masks the pattern allows (for blocks: uniformly among
+    /// the blocks of each shape). At `s = 0` every entry is 1, whatever the pattern.
     public static func mask(rows: Int, reduction: Int, sparsity: Double, pattern: SparsityPattern,
                             generator: inout SeededGenerator) throws(SiftCoreError) -> [Float] {
         try Sparsity.validate(sparsity)
@@ -16,7 +18,6 @@ public enum MaskSampler {
             throw .invalidArgument("mask size \(rows) x \(reduction) must be positive and at most \(SizeLimits.floats) values")
         }
         if sparsity == 0 { return [Float](repeating: 1, count: count) }
-        if let problem = pattern.tilingProblem(rows: rows, reduction: reduction) { throw .shapeMismatch(problem) }
         if let fixed = pattern.fixedSparsity, abs(fixed - sparsity) > 1e-9 {
             throw .invalidArgument("pattern \(pattern) has sparsity \(fixed), not \(sparsity)")
         }
@@ -26,22 +27,24 @@ public enum MaskSampler {
             let kept = pattern.nonzeroCount(rows: rows, reduction: reduction, sparsity: sparsity)
             for index in sample(kept, from: count, generator: &generator) { mask[index] = 1 }
         case .nOfM(let n, let m):
+            let tail = reduction % m
+            let tailKeeps = RaggedEdges.shortGroupKeeps(n: n, m: m, length: tail)
             for row in 0..<rows {
                 for groupStart in stride(from: 0, to: reduction, by: m) {
-                    for offset in sample(n, from: m, generator: &generator) {
+                    let length = min(m, reduction - groupStart)
+                    for offset in sample(length == m ? n : tailKeeps, from: length, generator: &generator) {
                         mask[row * reduction + groupStart + offset] = 1
                     }
                 }
             }
         case .block(let blockRows, let blockColumns):
-            let blocksPerRow = reduction / blockColumns
-            let blocks = (rows / blockRows) * blocksPerRow
-            let keptValues = pattern.nonzeroCount(rows: rows, reduction: reduction, sparsity: sparsity)
-            for block in sample(keptValues / (blockRows * blockColumns), from: blocks, generator: &generator) {
-                let top = block / blocksPerRow * blockRows
-                let left = block % blocksPerRow * blockColumns
-                for row in top..<(top + blockRows) {
-                    for column in left..<(left + blockColumns) { mask[row * reduction + column] = 1 }
+            for blocks in blocksByShape(rows: rows, reduction: reduction, blockRows: blockRows, blockColumns: blockColumns) {
+                let kept = SparsityPattern.kept(blocks.count, density: 1 - sparsity)
+                for index in sample(kept, from: blocks.count, generator: &generator) {
+                    let block = blocks[index]
+                    for row in block.top..<(block.top + block.height) {
+                        for column in block.left..<(block.left + block.width) { mask[row * reduction + column] = 1 }
+                    }
                 }
             }
         }
@@ -59,33 +62,41 @@ public enum MaskSampler {
         return Array(indices[0..<k])
     }
 
-    /// Checks a mask against a pattern; returns a description of the first violation, or
-    /// nil. N:M groups must hold exactly N ones (what the sampler makes and the accounting
-    /// counts); blocks must be wholly kept or wholly pruned.
+    /// Checks a mask's structure against a pattern; returns a description of the first
+    /// violation, or nil. Full N:M groups must hold exactly N ones and the short last
+    /// group `round(N·L/M)` (what the sampler makes and the accounting counts); blocks,
+    /// clipped at the edges, must be wholly kept or wholly pruned. (How many ones in all
+    /// is a separate check: compare with `pattern.nonzeroCount`.)
     public static func violation(of mask: [Float], rows: Int, reduction: Int, pattern: SparsityPattern) -> String? {
-        guard rows >= 0, reduction >= 0, mask.count == rows * reduction else {
+        guard rows >= 0, reduction >= 0, let expected = SizeLimits.product([rows, reduction], limit: Int.max),
+              mask.count == expected else {
             return "mask has \(mask.count) values, expected \(rows) x \(reduction)"
         }
+        do { try pattern.validateParameters() } catch { return error.message }
         if let bad = mask.firstIndex(where: { $0 != 0 && $0 != 1 }) { return "value \(mask[bad]) at \(bad) is not 0 or 1" }
-        if let problem = pattern.tilingProblem(rows: rows, reduction: reduction) { return problem }
         switch pattern {
         case .unstructured:
             return nil
         case .nOfM(let n, let m):
+            let tailKeeps = RaggedEdges.shortGroupKeeps(n: n, m: m, length: reduction % m)
             for row in 0..<rows {
                 for groupStart in stride(from: 0, to: reduction, by: m) {
-                    let ones = (0..<m).reduce(0) { $0 + Int(mask[row * reduction + groupStart + $1]) }
-                    if ones != n { return "row \(row), group at K = \(groupStart) has \(ones) non-zeros, expected \(n)" }
+                    let length = min(m, reduction - groupStart)
+                    let ones = (0..<length).reduce(0) { $0 + Int(mask[row * reduction + groupStart + $1]) }
+                    let wanted = length == m ? n : tailKeeps
+                    if ones != wanted {
+                        return "row \(row), \(length == m ? "group" : "short last group of \(length)") at K = \(groupStart) has \(ones) non-zeros, expected \(wanted)"
+                    }
                 }
             }
             return nil
         case .block(let blockRows, let blockColumns):
-            for top in stride(from: 0, to: rows, by: blockRows) {
-                for left in stride(from: 0, to: reduction, by: blockColumns) {
-                    let first = mask[top * reduction + left]
-                    for row in top..<(top + blockRows) {
-                        for column in left..<(left + blockColumns) where mask[row * reduction + column] != first {
-                            return "block at (\(top), \(left)) is partly kept"
+            for blocks in blocksByShape(rows: rows, reduction: reduction, blockRows: blockRows, blockColumns: blockColumns) {
+                for block in blocks {
+                    let first = mask[block.top * reduction + block.left]
+                    for row in block.top..<(block.top + block.height) {
+                        for column in block.left..<(block.left + block.width) where mask[row * reduction + column] != first {
+                            return "block at (\(block.top), \(block.left)) is partly kept"
                         }
                     }
                 }
@@ -93,22 +104,31 @@ public enum MaskSampler {
             return nil
         }
     }
-}
 
-extension SparsityPattern {
-    /// Why this pattern does not tile a `rows × reduction` matrix, or nil when it does
-    /// (N:M needs K divisible by M, blocks need rows and K divisible by the block).
-    public func tilingProblem(rows: Int, reduction: Int) -> String? {
-        do { try validateParameters() } catch { return error.message }
-        switch self {
-        case .unstructured:
-            return nil
-        case .nOfM(let n, let m):
-            return reduction % m == 0 ? nil
-                : "\(n):\(m) needs the reduction length K divisible by \(m), got K = \(reduction)"
-        case .block(let r, let c):
-            return rows % r == 0 && reduction % c == 0 ? nil
-                : "\(r)x\(c) blocks need rows divisible by \(r) and K divisible by \(c), got rows = \(rows), K = \(reduction)"
+    /// One block of a tiled matrix, clipped at the edges.
+    struct Block {
+        let top: Int, left: Int, height: Int, width: Int
+    }
+
+    /// The blocks of the matrix grouped by shape, in the order of `RaggedEdges.blockShapes`
+    /// (full, right edge, bottom edge, corner), each group in row-major order.
+    static func blocksByShape(rows: Int, reduction: Int, blockRows: Int, blockColumns: Int) -> [[Block]] {
+        let (fullRows, fullColumns) = (rows / blockRows, reduction / blockColumns)
+        let (tailRows, tailColumns) = (rows % blockRows, reduction % blockColumns)
+        var full: [Block] = [], right: [Block] = [], bottom: [Block] = [], corner: [Block] = []
+        for blockRow in 0..<(fullRows + (tailRows > 0 ? 1 : 0)) {
+            for blockColumn in 0..<(fullColumns + (tailColumns > 0 ? 1 : 0)) {
+                let block = Block(top: blockRow * blockRows, left: blockColumn * blockColumns,
+                                  height: min(blockRows, rows - blockRow * blockRows),
+                                  width: min(blockColumns, reduction - blockColumn * blockColumns))
+                switch (blockRow < fullRows, blockColumn < fullColumns) {
+                case (true, true): full.append(block)
+                case (true, false): right.append(block)
+                case (false, true): bottom.append(block)
+                case (false, false): corner.append(block)
+                }
+            }
         }
+        return [full, right, bottom, corner].filter { !$0.isEmpty }
     }
 }

@@ -78,10 +78,12 @@ public enum SparsityPattern: Hashable, Sendable, CustomStringConvertible {
 
     /// The exact number of non-zero weights of a `rows × reduction` matrix at sparsity `s`.
     /// This is the single rounding convention of the toolkit: the mask sampler realises
-    /// exactly this count, and every accounting figure uses it.
-    /// - unstructured: `round((1 - s) · rows · K)`, halves rounded away from zero;
-    /// - N:M: `N` per group of `M` (`rows · K / M · N`);
-    /// - blocks: `round((1 - s) · blocks)` whole blocks of `R · C` weights.
+    /// exactly this count, and every accounting figure uses it. Halves round away from zero.
+    /// - unstructured: `round((1 - s) · rows · K)`;
+    /// - N:M: per row, `N` in each of the `K / M` full groups, and `round(N · L / M)` in the
+    ///   short last group of `L = K % M` weights (see `RaggedEdges`);
+    /// - blocks: per block shape (full, right edge, bottom edge, corner; see `RaggedEdges`),
+    ///   `round((1 - s) · count)` blocks kept, each counting the weights it really covers.
     ///
     /// Total for every input: negative sizes count as empty, a product beyond `Int`
     /// saturates, a sparsity outside [0, 1) is clamped, and a pattern that
@@ -94,16 +96,75 @@ public enum SparsityPattern: Hashable, Sendable, CustomStringConvertible {
         if density == 1 || (try? validateParameters()) == nil { return count }
         switch self {
         case .unstructured:
-            // Compared in Double first, so the conversion cannot trap near Int.max.
-            let kept = (Double(count) * density).rounded()
-            return kept >= Double(Int.max) ? count : min(count, Int(kept))
+            return Self.kept(count, density: density)
         case .nOfM(let n, let m):
-            return count / m * n
+            let perRow = reduction / m * n + RaggedEdges.shortGroupKeeps(n: n, m: m, length: reduction % m)
+            let (total, overflow) = rows.multipliedReportingOverflow(by: perRow)
+            return overflow ? count : total
         case .block(let r, let c):
-            let blocks = (rows / r) * (reduction / c)
-            let kept = min(blocks, max(0, Int((Double(blocks) * density).rounded())))
-            return kept * r * c
+            var total = 0
+            for shape in RaggedEdges.blockShapes(rows: rows, reduction: reduction, blockRows: r, blockColumns: c) {
+                let (weights, overflow) = Self.kept(shape.count, density: density).multipliedReportingOverflow(by: shape.rows * shape.columns)
+                let (sum, sumOverflow) = total.addingReportingOverflow(weights)
+                if overflow || sumOverflow { return count }
+                total = sum
+            }
+            return total
         }
+    }
+
+    /// `round(density · count)`, compared in Double first so the conversion cannot trap.
+    static func kept(_ count: Int, density: Double) -> Int {
+        let kept = (Double(count) * density).rounded()
+        return kept >= Double(Int.max) ? count : min(count, Int(kept))
+    }
+}
+
+/// How N:M and block patterns apply to a matrix whose sides are not multiples of the
+/// group or block (a widened layer: 90 channels, K = 810): the pattern is laid from the
+/// top-left corner, and the pieces at the right and bottom edges are simply shorter.
+///
+/// - **N:M, short last group.** When `K % M = L != 0`, each row ends with a group of `L`
+///   weights, which keeps `round(N · L / M)` of them (halves away from zero): the same
+///   density as the full groups, to the nearest weight, and never more than `N` (so an
+///   N:M kernel that accepts "at most N per group" runs it). 2:4 on K = 810 keeps 1 of
+///   the last 2 weights: exactly half of every row.
+/// - **Blocks, clipped edges.** The last block-row has `rows % R` rows and the last
+///   block-column `K % C` columns. Blocks fall into up to four shapes (full, right edge,
+///   bottom edge, corner); the sparsity is applied to each shape separately
+///   (`round((1 - s) · count)` kept, uniformly among that shape's blocks), so the count
+///   of kept weights does not depend on the seed and the weight-level sparsity matches
+///   `s` whatever the edges. A kept edge block counts only the weights it covers: a
+///   kernel that pads edge blocks to R×C in storage computes on padding that holds no
+///   weight, which shows in its measured time, never in the FLOP counts.
+public enum RaggedEdges {
+    /// Weights kept in a short last N:M group of `length` weights.
+    public static func shortGroupKeeps(n: Int, m: Int, length: Int) -> Int {
+        guard length > 0, m > 0 else { return 0 }
+        return Int((Double(n) * Double(length) / Double(m)).rounded())
+    }
+
+    /// One shape of block of a tiled matrix: `count` blocks of `rows × columns`.
+    public struct BlockShape: Hashable, Sendable {
+        public let rows: Int
+        public let columns: Int
+        public let count: Int
+    }
+
+    /// The block shapes of a `rows × reduction` matrix tiled in `blockRows × blockColumns`
+    /// blocks from the top-left: full blocks, then the right edge, bottom edge and corner
+    /// when the sides are not multiples (shapes with no block are left out).
+    public static func blockShapes(rows: Int, reduction: Int, blockRows: Int, blockColumns: Int) -> [BlockShape] {
+        guard rows > 0, reduction > 0, blockRows > 0, blockColumns > 0 else { return [] }
+        let (fullRows, tailRows) = (rows / blockRows, rows % blockRows)
+        let (fullColumns, tailColumns) = (reduction / blockColumns, reduction % blockColumns)
+        let shapes = [
+            BlockShape(rows: blockRows, columns: blockColumns, count: fullRows * fullColumns),
+            BlockShape(rows: blockRows, columns: tailColumns, count: tailColumns > 0 ? fullRows : 0),
+            BlockShape(rows: tailRows, columns: blockColumns, count: tailRows > 0 ? fullColumns : 0),
+            BlockShape(rows: tailRows, columns: tailColumns, count: tailRows > 0 && tailColumns > 0 ? 1 : 0),
+        ]
+        return shapes.filter { $0.count > 0 }
     }
 }
 

@@ -22,21 +22,18 @@ public struct ReportRequest {
     public var options: ExecutionOptions
     /// The sweeps to run (default: all four).
     public var sweeps: [ReportSweep]
-    /// The output folder; it must not exist, or be an empty directory.
+    /// The output folder: new, an empty directory, or an earlier sift output (replaced).
     public var out: String
-    /// Create the folder's parent if missing (true for the default `reports/<timestamp>`).
-    public var createParent: Bool
     /// The command line, for the page.
     public var command: String
 
     public init(plan: ReportPlan, shard: Shard, options: ExecutionOptions, sweeps: [ReportSweep] = ReportSweep.allCases,
-                out: String, createParent: Bool = false, command: String) {
+                out: String, command: String) {
         self.plan = plan
         self.shard = shard
         self.options = options
         self.sweeps = sweeps
         self.out = out
-        self.createParent = createParent
         self.command = command
     }
 }
@@ -55,7 +52,7 @@ public enum Report {
         let cpuPlan = try SweepPlan(points: request.plan.cpuNetworks)
         let acceleratorPlan = try SweepPlan(points: request.plan.acceleratorNetworks)
         let productPlan = try SweepPlan(points: request.plan.products)
-        let directory = try ReportDirectory(destination: request.out, createParent: request.createParent)
+        let directory = try ReportDirectory(destination: request.out)
         let started = Date()
 
         progress.phase("machine: measuring the FMA peak and DRAM bandwidth (\(request.options.isa), \(request.options.threads) threads)")
@@ -107,12 +104,12 @@ public enum Report {
                                           ? backends.accelerator?.description : nil,
                                       missing: missing)
         let summary = try write(manifest: manifest, tables: tables, into: directory)
-        let folder = try directory.commit()
+        let folder = try directory.commit(manifest: try manifest.json())
         return Outcome(folder: folder, summary: summary)
     }
 
     /// Assembles one report from the folders that `sift report --shard i/n` wrote.
-    public static func merge(folders: [String], out: String, createParent: Bool, progress: ProgressReporter) throws -> Outcome {
+    public static func merge(folders: [String], out: String, progress: ProgressReporter) throws -> Outcome {
         guard !folders.isEmpty else { throw ReportError.invalidArgument("--merge needs at least one shard folder") }
         let manifests = try folders.map { folder throws(ReportError) in try ReportManifest.read(folder: folder) }
         let first = manifests[0]
@@ -127,7 +124,7 @@ public enum Report {
                 throw ReportError.malformedInput("\(folder) and \(folders[0]) simulated different accelerator configurations")
             }
         }
-        let directory = try ReportDirectory(destination: out, createParent: createParent)
+        let directory = try ReportDirectory(destination: out)
         progress.phase("merging \(folders.count) shard folders")
         var tables: [ReportSweep: CSVTable] = [:]
         for sweep in ReportSweep.allCases where first.sweepIDs[sweep.fileName] != nil {
@@ -148,7 +145,7 @@ public enum Report {
         }
         let manifest = ReportManifest(plan: first.plan, sweepIDs: first.sweepIDs, runs: runs, accelerator: first.accelerator, missing: missing)
         let summary = try write(manifest: manifest, tables: tables, into: directory)
-        let folder = try directory.commit()
+        let folder = try directory.commit(manifest: try manifest.json())
         return Outcome(folder: folder, summary: summary)
     }
 
@@ -172,7 +169,6 @@ public enum Report {
         if let accelerator = manifest.accelerator {
             try directory.write("accelerator-config.json", accelerator.resolvedConfig.hasSuffix("\n") ? accelerator.resolvedConfig : accelerator.resolvedConfig + "\n")
         }
-        try directory.write("manifest.json", try manifest.json())
         try directory.write("index.html", HTMLPage(renderer: renderer, sections: sections).render())
         return summary
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SiftCore
 import SiftSweep
 
 /// `manifest.json`, in every report folder: which plan and shard(s) produced the CSVs,
@@ -23,6 +24,8 @@ public struct ReportManifest: Codable, Sendable, Equatable {
         public var reason: String
     }
 
+    /// "sift": what SafeDirectory looks for before it replaces a folder.
+    public var tool = SafeDirectory.tool
     public var formatVersion = ReportManifest.formatVersion
     public var kind = "sift-report"
     public var plan: ReportPlan
@@ -34,7 +37,7 @@ public struct ReportManifest: Codable, Sendable, Equatable {
     public var missing: [Missing]
 
     enum CodingKeys: String, CodingKey {
-        case formatVersion = "format_version", kind, plan, sweepIDs = "sweep_ids", runs, accelerator, missing
+        case tool, formatVersion = "format_version", kind, plan, sweepIDs = "sweep_ids", runs, accelerator, missing
     }
 
     public func json() throws(ReportError) -> String {
@@ -48,12 +51,13 @@ public struct ReportManifest: Codable, Sendable, Equatable {
     }
 
     public static func read(folder: String) throws(ReportError) -> ReportManifest {
-        let path = URL(fileURLWithPath: folder).appendingPathComponent("manifest.json").path
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .malformedInput("\(folder) has no manifest.json: it is not a folder written by `sift report`")
+        let path = URL(fileURLWithPath: folder).appendingPathComponent(SafeDirectory.manifestName).path
+        let bytes: [UInt8]
+        do { bytes = try SafeFile.read(path) } catch {
+            throw .malformedInput("\(folder) has no readable manifest.json (\(error.message)): it is not a folder written by `sift report`")
         }
         let manifest: ReportManifest
-        do { manifest = try JSONDecoder().decode(ReportManifest.self, from: data) } catch {
+        do { manifest = try JSONDecoder().decode(ReportManifest.self, from: Data(bytes)) } catch {
             throw .malformedInput("\(path) does not parse: \(error)")
         }
         guard manifest.kind == "sift-report", manifest.formatVersion == formatVersion else {

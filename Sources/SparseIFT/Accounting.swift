@@ -24,7 +24,8 @@ public struct LayerAccount: Hashable, Sendable {
     /// Multiply-adds that remain when zero weights are skipped.
     public let effectiveMACs: Int
     /// Mask positions a sparse-training method may choose from (the paper's Table 1):
-    /// the weight count of body layers, 0 for the layers that always stay dense.
+    /// the weight count of the layers that take the sparsity (body and shortcut layers,
+    /// and Doped's U and V when masked), 0 for the layers that stay dense.
     public let searchSpace: Int
     /// Elements of the output (the size of the work of non-GEMM ops).
     public let outputElements: Int
@@ -106,7 +107,7 @@ public enum Accounting {
             weights = product?.weight?.count ?? 0
             nonzeroWeights = product?.weight?.nonzeros ?? 0
             otherParams = c.bias ? c.outChannels : 0
-            searchSpace = c.weight.role == .body ? weights : 0
+            searchSpace = c.weight.role.takesNetworkSparsity || c.weight.isSparse ? weights : 0
         case .linear(let l):
             weightShape = l.weightShape
             // A tied weight (GPT's LM head) is a parameter of its owner: counted there once.
@@ -114,7 +115,7 @@ public enum Accounting {
             weights = l.tiedTo == nil ? count : 0
             nonzeroWeights = l.tiedTo == nil ? product?.weight?.nonzeros ?? 0 : 0
             otherParams = l.bias ? l.outFeatures : 0
-            searchSpace = l.weight.role == .body ? count : 0
+            searchSpace = l.weight.role.takesNetworkSparsity || l.weight.isSparse ? count : 0
         case .batchNorm:
             otherParams = 2 * node.shape[0]
         case .layerNorm:
@@ -149,7 +150,7 @@ public enum Accounting {
         public var ratio: Double { Double(effectiveMACs) / Double(denseMACs) }
     }
 
-    /// For each body layer of the dense network, the effective MACs of everything the
+    /// For each body or shortcut layer of the dense network, the effective MACs of everything the
     /// transformation put in its place: the per-layer iso-FLOP check.
     public static func compareByOrigin(transformed: Network, dense: Network) -> [OriginComparison] {
         let transformedAccount = account(transformed)
@@ -158,7 +159,7 @@ public enum Accounting {
             effectiveByOrigin[layer.origin, default: 0] += layer.effectiveMACs
         }
         return account(dense).layers.compactMap { layer in
-            guard layer.role == .body else { return nil }
+            guard layer.role?.takesNetworkSparsity == true else { return nil }
             return OriginComparison(origin: layer.name, denseMACs: layer.macs, effectiveMACs: effectiveByOrigin[layer.name] ?? 0)
         }
     }

@@ -25,6 +25,8 @@ public enum SparseIFTError: Error, Equatable, Sendable, CustomStringConvertible 
     case io(String)
     /// A file was read but is not a valid float32 `.npy` array (or is truncated).
     case malformedFile(String)
+    /// A computation on finite inputs produced an infinity or NaN (float32 overflow).
+    case nonFiniteResult(String)
 
     public var description: String {
         switch self {
@@ -37,6 +39,7 @@ public enum SparseIFTError: Error, Equatable, Sendable, CustomStringConvertible 
         case .parameterMismatch(let m): "parameter mismatch: \(m)"
         case .io(let m): "I/O error: \(m)"
         case .malformedFile(let m): "malformed file: \(m)"
+        case .nonFiniteResult(let m): "non-finite result: \(m)"
         }
     }
 

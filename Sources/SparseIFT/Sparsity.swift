@@ -1,35 +1,43 @@
 import SiftCore
 
 extension SparsityPattern {
-    /// Refuses a layer whose matrix view the pattern does not tile.
+    /// Refuses a pattern whose parameters are invalid, or a layer of negative size. Any
+    /// shape takes any pattern (the edges are ragged, see `RaggedEdges`).
     public func validate(layer: String, rows: Int, reduction: Int) throws {
         try fromCore { () throws(SiftCoreError) in try validateParameters() }
         guard rows >= 0, reduction >= 0 else {
             throw SparseIFTError.invalidArgument("layer \(layer) has a negative size: rows = \(rows), K = \(reduction)")
         }
-        if let problem = tilingProblem(rows: rows, reduction: reduction) {
-            throw SparseIFTError.patternNotApplicable("layer \(layer): \(problem)")
-        }
     }
 }
 
 /// Why a weight layer is (or is not) sparse. The roles encode the authors' convention:
-/// only `body` layers take the network's sparsity; every other role stays dense.
+/// `body` and `shortcut` layers take the network's sparsity; every other role stays dense
+/// (Sparse Doped's `lowRank` factors only when asked to follow the released code).
 public enum WeightRole: String, Hashable, Sendable, CaseIterable {
     /// A conv or linear layer inside the network: sparse at the network's sparsity and
-    /// the target of the transformations (including 1x1 shortcuts and attention projections).
+    /// the target of the transformations (including attention projections).
     case body
+    /// A ResNet 1x1 projection shortcut (`downsample.0`): sparse at the network's sparsity
+    /// like a body layer, widened by Sparse Wide, but left a single sparse conv by Sparse
+    /// Parallel, Factorized and Doped, as in the authors' ResNets (unless
+    /// `TransformOptions.transformShortcuts`).
+    case shortcut
     /// The first convolution (on the image): dense, widened by Sparse Wide.
     case stem
     /// The classifier or language-model head: dense, widened on its input side.
     case classifier
     /// Token or position embeddings: dense.
     case embedding
-    /// The dense low-rank factors U, V that Sparse Doped adds.
+    /// The low-rank factors U, V that Sparse Doped adds: dense (the paper), or masked at
+    /// the network's sparsity (the authors' released code, `DopedLowRank.sparse`).
     case lowRank
     /// A grouped or depthwise convolution: it mixes no channels, so it has no D_in × D_out
     /// matrix to transform; it stays dense and Sparse Wide widens it with its channels.
     case grouped
+
+    /// The roles sparse at the network's sparsity in every network: body and shortcut.
+    public var takesNetworkSparsity: Bool { self == .body || self == .shortcut }
 }
 
 /// The sparsity state of one weight tensor.

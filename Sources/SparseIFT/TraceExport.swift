@@ -158,15 +158,33 @@ public enum WorkloadTrace {
         return files
     }
 
-    /// Writes a trace set into a directory (created if needed).
+    /// The `manifest.json` of a trace set: sift as its writer, the format version, and
+    /// every file with its checksum (deterministic, so the committed set can be checked).
+    public static func manifest(for files: [String: String]) -> String {
+        var lines = ["{", "  \"format_version\" : \(formatVersion),", "  \"files\" : ["]
+        let sorted = files.keys.sorted()
+        for (index, name) in sorted.enumerated() {
+            let comma = index == sorted.count - 1 ? "" : ","
+            lines.append("    { \"checksum\" : \"\(Checksum.fnv1a64(Array(files[name]!.utf8)))\", \"name\" : \"\(name)\" }\(comma)")
+        }
+        lines += ["  ],", "  \"kind\" : \"traces\",", "  \"tool\" : \"\(SafeDirectory.tool)\"", "}"]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes a trace set as the directory `directory`, all or nothing (`SafeDirectory`):
+    /// an earlier sift trace set there is replaced whole, anything else is refused.
     public static func write(_ files: [String: String], to directory: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            for (name, content) in files.sorted(by: { $0.key < $1.key }) {
-                try Data(content.utf8).write(to: URL(fileURLWithPath: directory).appendingPathComponent(name), options: .atomic)
-            }
-        } catch {
-            throw SparseIFTError.io("cannot write traces to \(directory): \(error.localizedDescription)")
+        try fromCore { () throws(SiftCoreError) in
+            try SafeDirectory.write(files.mapValues { Array($0.utf8) }, manifest: Array(manifest(for: files).utf8), to: directory)
+        }
+    }
+
+    /// Writes one trace file into `directory` (created if needed), whole or not at all;
+    /// other files there are kept.
+    public static func writeSingle(name: String, content: String, into directory: String) throws {
+        try fromCore { () throws(SiftCoreError) in
+            try SafeFile.makeDirectories(directory)
+            try SafeFile.write(content, to: "\(directory)/\(name)")
         }
     }
 }

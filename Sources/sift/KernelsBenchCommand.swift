@@ -11,7 +11,7 @@ struct KernelsBenchCommand: ParsableCommand {
     @Option(help: "Comma-separated MxKxN shapes (default: layers of the zoo models, from their GEMM lowering).")
     var shapes: String?
 
-    @Option(help: "Comma-separated sparsities for csr and bsr.")
+    @Option(parsing: .unconditional, help: "Comma-separated sparsities for csr and bsr.")
     var sparsity = "0.5,0.75,0.9,0.95"
 
     @Option(help: "Comma-separated formats: dense, csr, nm, bsr.")
@@ -40,7 +40,7 @@ struct KernelsBenchCommand: ParsableCommand {
         }
         benchmark.sparsities = try list(sparsity).map { text throws(KernelError) in
             guard let value = Double(text) else { throw KernelError.invalidArgument("sparsity '\(text)' is not a number") }
-            return value
+            return value + 0  // -0 is 0
         }
         benchmark.formats = try list(formats).map { text throws(KernelError) in
             guard let format = KernelBenchmark.Format(rawValue: text.lowercased()) else {

@@ -15,7 +15,7 @@ struct ExecutionArguments: ParsableArguments {
     @Option(help: "ISA path: scalar, avx2 or avx512 (default: $SIFT_ISA, else the best this CPU has).")
     var isa: String?
 
-    @Option(help: "OpenMP threads (default: $SIFT_THREADS, else one per core).")
+    @Option(parsing: .unconditional, help: "OpenMP threads (default: $SIFT_THREADS, else one per core).")
     var threads: Int?
 
     func resolve() throws(KernelError) -> ExecutionOptions {

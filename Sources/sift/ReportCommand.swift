@@ -18,7 +18,7 @@ struct ReportCommand: ParsableCommand {
         assembles a report from shard folders.
         """)
 
-    @Option(help: "Output folder (default: reports/<timestamp>). Must not exist, or be empty.")
+    @Option(help: "Output folder (default: reports/<timestamp>): new, empty, or an earlier sift output (replaced).")
     var out: String?
 
     @Flag(help: "Run the larger set (more models, batches and sparsities).")
@@ -50,11 +50,10 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         let outcome = try reportingErrors {
             let progress = ProgressReporter(quiet: quiet)
-            let defaultOut = out == nil
             if !merge.isEmpty {
                 guard shard == nil else { throw ReportError.invalidArgument("--merge assembles shards; it takes no --shard") }
                 return try Report.merge(folders: merge, out: out ?? Self.defaultFolder(suffix: "-merged"),
-                                        createParent: defaultOut, progress: progress)
+                                        progress: progress)
             }
             let shard = try shard.map { text throws(SweepError) in try Shard(parsing: text) } ?? .whole
             var shape = (m: 1024, k: 1024, n: 256)
@@ -74,7 +73,7 @@ struct ReportCommand: ParsableCommand {
             let backends = try ReportBackendFactory.make(acceleratorConfig: acceleratorConfig)
             let suffix = shard == .whole ? "" : "-shard-\(shard.index)-of-\(shard.count)"
             let request = ReportRequest(plan: plan, shard: shard, options: options, sweeps: selected,
-                                        out: out ?? Self.defaultFolder(suffix: suffix), createParent: defaultOut,
+                                        out: out ?? Self.defaultFolder(suffix: suffix),
                                         command: (["sift"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
             return try Report.run(request, backends: backends, progress: progress)
         }

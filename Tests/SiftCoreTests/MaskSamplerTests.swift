@@ -51,7 +51,7 @@ import Testing
         broken[5] = 0
         #expect(MaskSampler.violation(of: broken, rows: 1, reduction: 8, pattern: .nOfM(n: 2, m: 4)) != nil)
         #expect(throws: SiftCoreError.self) {
-            try MaskSampler.mask(rows: 2, reduction: 6, sparsity: 0.5, pattern: .nOfM(n: 2, m: 4), generator: &generator)
+            try MaskSampler.mask(rows: 2, reduction: 8, sparsity: 0.75, pattern: .nOfM(n: 2, m: 4), generator: &generator)
         }
     }
 

@@ -119,7 +119,7 @@ struct ReportTests {
             folders.append(folder.path)
         }
         let merged = root.appendingPathComponent("merged")
-        _ = try Report.merge(folders: folders.reversed(), out: merged.path, createParent: false, progress: ProgressReporter(quiet: true))
+        _ = try Report.merge(folders: folders.reversed(), out: merged.path, progress: ProgressReporter(quiet: true))
         for sweep in ReportSweep.allCases {
             let whole = try CSVTable(contentsOf: root.appendingPathComponent("whole/\(sweep.fileName)").path)
             let combined = try CSVTable(contentsOf: merged.appendingPathComponent(sweep.fileName).path)
@@ -141,13 +141,12 @@ struct ReportTests {
         _ = try run(root.appendingPathComponent("b"), shard: try Shard(index: 2, count: 2), plan: other)
         #expect(throws: ReportError.self) {
             try Report.merge(folders: [root.appendingPathComponent("a").path, root.appendingPathComponent("b").path],
-                             out: root.appendingPathComponent("m").path, createParent: false, progress: ProgressReporter(quiet: true))
+                             out: root.appendingPathComponent("m").path, progress: ProgressReporter(quiet: true))
         }
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("m").path))
         // A folder that is not a report.
         #expect(throws: ReportError.self) {
-            try Report.merge(folders: [root.path], out: root.appendingPathComponent("m").path, createParent: false,
-                             progress: ProgressReporter(quiet: true))
+            try Report.merge(folders: [root.path], out: root.appendingPathComponent("m").path, progress: ProgressReporter(quiet: true))
         }
     }
 
@@ -170,38 +169,37 @@ struct ReportDirectoryTests {
         do {
             let directory = try ReportDirectory(destination: destination.path)
             try directory.write("a.txt", "hello")
-            #expect(!FileManager.default.fileExists(atPath: destination.path))
-            // Dropped without commit: the staging directory goes away.
+            // Dropped without commit: nothing on disk.
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).isEmpty)
         let directory = try ReportDirectory(destination: destination.path)
         try directory.write("a.txt", "hello")
-        try directory.commit()
+        try directory.commit(manifest: "{\"tool\": \"sift\"}")
         #expect(try String(contentsOf: destination.appendingPathComponent("a.txt"), encoding: .utf8) == "hello")
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path) == ["out"])
+        // An earlier sift output is replaced whole.
+        let again = try ReportDirectory(destination: destination.path)
+        try again.write("b.txt", "new")
+        try again.commit(manifest: "{\"tool\": \"sift\"}")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: destination.path).sorted() == ["b.txt", "manifest.json"])
     }
 
-    @Test func acceptsAnEmptyDirectoryAndRefusesEverythingElse() throws {
+    @Test func refusesWhatSiftDidNotWrite() throws {
         let root = scratch()
         defer { try? FileManager.default.removeItem(at: root) }
         let manager = FileManager.default
-        let empty = root.appendingPathComponent("empty")
-        try manager.createDirectory(at: empty, withIntermediateDirectories: false)
-        let directory = try ReportDirectory(destination: empty.path)
-        try directory.write("x", "1")
-        try directory.commit()
-        #expect(manager.fileExists(atPath: empty.appendingPathComponent("x").path))
-
+        let full = root.appendingPathComponent("full")
+        try manager.createDirectory(at: full, withIntermediateDirectories: false)
+        try Data("x".utf8).write(to: full.appendingPathComponent("mine.txt"))
         let file = root.appendingPathComponent("file")
         try Data("x".utf8).write(to: file)
         let link = root.appendingPathComponent("link")
         try manager.createSymbolicLink(at: link, withDestinationURL: root.appendingPathComponent("nowhere"))
-        for bad in [empty.path /* now not empty */, file.path, link.path, root.appendingPathComponent("no/such/parent").path, ""] {
+        for bad in [full.path, file.path, link.path, ""] {
             #expect(throws: ReportError.self, "\(bad)") { try ReportDirectory(destination: bad) }
         }
-        let names = ["a/b", "..", ".", ""]
-        let staging = try ReportDirectory(destination: root.appendingPathComponent("fresh").path)
-        for name in names { #expect(throws: ReportError.self) { try staging.write(name, "x") } }
-        staging.discard()
+        let fresh = try ReportDirectory(destination: root.appendingPathComponent("fresh").path)
+        for name in ["a/b", "..", ".", "", "manifest.json"] { #expect(throws: ReportError.self) { try fresh.write(name, "x") } }
+        #expect(try manager.contentsOfDirectory(atPath: full.path) == ["mine.txt"])
     }
 }
