@@ -6,6 +6,10 @@ import SiftReport
 /// lands in this build, its backend is reported as missing, with the reason, and the
 /// report shows only what was really measured or simulated.
 enum ReportBackendFactory {
+    /// The sweeps whose shard CSVs `sift report --merge a.csv b.csv` recognises by their
+    /// columns: the report's own, and those of the runtime and simulator sweeps.
+    static var knownSweeps: [CSVMerge.KnownSweep] { CSVMerge.reportSweeps }
+
     static func make(acceleratorConfig: String?) throws -> ReportBackends {
         var missing: [MissingBackend] = []
         missing.append(MissingBackend(

@@ -27,8 +27,11 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Run shard i of n of every sweep (1-based, e.g. 2/3); merge the folders with --merge.")
     var shard: String?
 
-    @Option(parsing: .upToNextOption, help: "Assemble one report from these shard folders instead of running.")
+    @Option(parsing: .upToNextOption, help: "Assemble one report from these shard folders instead of running; or, given shard CSV files (e.g. of `sift run sweep --shard`), merge them into the CSV --out names.")
     var merge: [String] = []
+
+    @Option(name: .customLong("measured-columns"), help: "With --merge of CSV files of a sweep sift does not know: the comma-separated columns that hold measurements.")
+    var measuredColumns: String?
 
     @Option(help: "Comma-separated sweeps: cpu-networks, accelerator-networks, cpu-products, accelerator-products (default: all).")
     var sweeps: String?
@@ -48,6 +51,16 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var execution: ExecutionArguments
 
     func run() throws {
+        if !merge.isEmpty, merge.allSatisfy({ $0.lowercased().hasSuffix(".csv") }) {
+            let message = try reportingErrors {
+                guard shard == nil else { throw ReportError.invalidArgument("--merge assembles shards; it takes no --shard") }
+                guard let out else { throw ReportError.invalidArgument("--merge of CSV files needs --out FILE.csv") }
+                let measured = measuredColumns.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+                return try CSVMerge.merge(files: merge, out: out, known: ReportBackendFactory.knownSweeps, measuredColumns: measured)
+            }
+            print(message)
+            return
+        }
         let outcome = try reportingErrors {
             let progress = ProgressReporter(quiet: quiet)
             if !merge.isEmpty {

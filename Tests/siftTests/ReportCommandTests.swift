@@ -39,6 +39,19 @@ struct ReportCommandTests {
         let point = try #require(header.firstIndex(of: "point"))
         let points = try #require(header.firstIndex(of: "points"))
         #expect(rows.dropFirst().map { Int($0[point])! } == Array(0..<Int(rows[1][points])!))
+        // The shard CSVs themselves merge into one CSV (as `sift run sweep --shard` outputs do).
+        let csv = try SiftProcess.run(["report", "--merge", scratch.path("s1/cpu-products.csv"), scratch.path("s2/cpu-products.csv"),
+                                       "--out", scratch.path("merged.csv")])
+        #expect(csv.status == 0, "\(csv.standardError)")
+        #expect(try csvRows(scratch.path("merged.csv")).count == rows.count)
+        // A CSV whose sweep sift does not know needs its measured columns named.
+        let foreign = try String(contentsOfFile: scratch.path("s1/cpu-products.csv"), encoding: .utf8)
+            .replacingOccurrences(of: "speedup_vs_dense", with: "my_speedup")
+        try foreign.write(toFile: scratch.path("foreign.csv"), atomically: true, encoding: .utf8)
+        let unknown = try SiftProcess.run(["report", "--merge", scratch.path("foreign.csv"), "--out", scratch.path("f.csv")])
+        #expect(unknown.status == 2)
+        #expect(unknown.standardError.contains("--measured-columns"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("f.csv")))
         // One shard alone does not merge: its partner's points are missing.
         let alone = try SiftProcess.run(["report", "--quiet", "--merge", scratch.path("s1"), "--out", scratch.path("m1")])
         #expect(alone.status == 2)
