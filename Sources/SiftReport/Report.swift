@@ -173,8 +173,8 @@ public enum Report {
         return summary
     }
 
-    /// Checks what a plan asks before anything runs: network points that build, product
-    /// shapes that the patterns tile.
+    /// Checks what a plan asks before anything runs: product shapes and patterns our
+    /// kernels support, sparsities in range, operands that fit in memory.
     static func validate(_ plan: ReportPlan) throws {
         guard plan.cpuSecondsPerPoint > 0, plan.cpuSecondsPerPoint.isFinite else {
             throw ReportError.invalidArgument("seconds per CPU point must be positive, got \(plan.cpuSecondsPerPoint)")
@@ -183,14 +183,9 @@ public enum Report {
             guard point.m > 0, point.k > 0, point.n > 0 else {
                 throw ReportError.invalidArgument("product shape \(point.shape) needs positive sizes")
             }
-            switch try SweepRunner.kernelPattern(point.pattern) {
-            case .nOfM(_, let group) where point.k % group != 0:
-                throw ReportError.invalidArgument("product shape \(point.shape): \(point.pattern) needs K divisible by \(group)")
-            case .block(let r, let c) where point.m % r != 0 || point.k % c != 0:
-                throw ReportError.invalidArgument("product shape \(point.shape): \(point.pattern) blocks need M divisible by \(r) and K by \(c)")
-            default:
-                break
-            }
+            // Our kernels run N:M and block patterns on any shape (a short last group, ragged
+            // edge blocks); only the pattern's own parameters must be ones they support.
+            _ = try SweepRunner.kernelPattern(point.pattern)
             guard point.sparsity >= 0, point.sparsity < 1 else {
                 throw ReportError.invalidArgument("product sparsity \(point.sparsity) must be in [0, 1)")
             }

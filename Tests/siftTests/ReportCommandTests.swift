@@ -71,7 +71,7 @@ struct ReportCommandTests {
             (small + ["--shard", "4/3", "--out", scratch.path("a")], "shard"),
             (small + ["--shard", "x", "--out", scratch.path("a")], "shard"),
             (["report", "--sweeps", "bogus", "--out", scratch.path("a")], "unknown sweep"),
-            (["report", "--sweeps", "cpu-products", "--product-shape", "60x60x8", "--out", scratch.path("a")], "divisible"),
+            (["report", "--sweeps", "cpu-products", "--product-shape", "1x1x1048577000", "--out", scratch.path("a")], "1 GiB"),
             (["report", "--sweeps", "cpu-products", "--product-shape", "0x60x8", "--out", scratch.path("a")], "shape"),
             (small + ["--seconds", "-1", "--out", scratch.path("a")], "--seconds"),
             (["report", "--merge", scratch.path("nowhere"), "--out", scratch.path("a")], "manifest.json"),
