@@ -37,9 +37,12 @@ let package = Package(
         .target(name: "SparseKernels", dependencies: ["SiftCore", "CSparseKernels"]),
         // The model layer needs no C (no OpenMP, no hwloc): it builds and tests without them.
         .target(name: "SparseIFT", dependencies: ["SiftCore"]),
-        // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
+        // Shards and mergeable sweep CSVs: pure Swift on SiftCore alone, so every sweep
         // (runtime, simulator, report) can use it.
-        .target(name: "SiftSweep"),
+        .target(name: "SiftSweep", dependencies: ["SiftCore"]),
+        // `sift report`: plots, tables, the index page, the machine description and the
+        // report's sweeps, over small protocols the CLI fills with the runtime and simulator.
+        .target(name: "SiftReport", dependencies: ["SiftSweep", "SparseIFT", "SparseKernels"]),
         // The CS-2-like dataflow simulator: pure Swift on top of the Sparse-IFT IR (no C).
         .target(name: "DataflowSim", dependencies: ["SiftCore", "SparseIFT", "SiftSweep"], exclude: ["README.md"]),
         .executableTarget(
@@ -50,6 +53,7 @@ let package = Package(
                 "SparseIFT",
                 "SiftSweep",
                 "DataflowSim",
+                "SiftReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,5 +63,6 @@ let package = Package(
         .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels"]),
         .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
         .testTarget(name: "DataflowSimTests", dependencies: ["DataflowSim", "SparseIFT", "SiftCore"]),
+        .testTarget(name: "SiftReportTests", dependencies: ["SiftReport", "SiftSweep", "SparseKernels"]),
     ]
 )
