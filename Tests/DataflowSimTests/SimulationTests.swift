@@ -7,20 +7,22 @@ import Testing
 struct FunctionalTests {
     static let cases: [(String, SparsityPattern, Double)] = [
         ("dense", .unstructured, 0), ("unstructured", .unstructured, 0.7), ("2:4", .nOfM(n: 2, m: 4), 0.5),
-        ("4x4 blocks", .block(rows: 4, columns: 4), 0.5),
+        ("4x4 blocks", .block(rows: 4, columns: 4), 0.5), ("1x8 blocks", .block(rows: 1, columns: 8), 0.6),
     ]
 
-    @Test(arguments: ["research-mesh", "wse2"])
-    func everyPassOfEveryPatternMatches(config: String) throws {
+    @Test(arguments: ["research-mesh", "wse2"], SlicingPolicy.allCases)
+    func everyPassOfEveryPatternMatches(config: String, slicing: SlicingPolicy) throws {
         // On wse2 a 16x16 region: several panels, rows and columns per product.
-        let machine = try machine(config, config == "wse2" ? ["mapping.region_width=16", "mapping.region_height=16"] : [])
+        let machine = try machine(config, (config == "wse2" ? ["mapping.region_width=16", "mapping.region_height=16"] : [])
+                                      + ["mapping.slicing=\(slicing.rawValue)"])
         for (name, pattern, sparsity) in Self.cases {
             for pass in Pass.allCases {
                 let mask = sparsity > 0
                     ? try MaskSource.mask(layer: "functional", rows: 48, reduction: 64, sparsity: sparsity, pattern: pattern, seed: 3)
                     : nil
-                let result = try Functional.weightStreaming(m: 48, k: 64, n: 40, mask: mask, pass: pass, machine: machine, seed: 3)
-                #expect(result.passed, "\(config) \(name) \(pass): max error \(result.maxError) > \(result.tolerance)")
+                let result = try Functional.weightStreaming(m: 48, k: 64, n: 40, mask: mask, pattern: pattern, pass: pass,
+                                                            machine: machine, seed: 3)
+                #expect(result.passed, "\(config) \(slicing) \(name) \(pass): max error \(result.maxError) > \(result.tolerance)")
                 #expect(result.checkedValues == (pass == .weightGradient ? 48 * 64 : (pass == .forward ? 48 : 64) * 40))
             }
         }
@@ -80,7 +82,8 @@ struct ModelTests {
 
     @Test func analyticalAgreesWhenBalancedAndMissesCoupling() throws {
         func ratio(sparsity: Double, buffers: Int) throws -> Double {
-            let machine = try machine("wse2", ["core.accumulator_buffers=\(buffers)", "mapping.region_width=32", "mapping.region_height=256"])
+            let machine = try machine("wse2", ["core.accumulator_buffers=\(buffers)", "mapping.region_width=32", "mapping.region_height=256",
+                                               "mapping.slicing=uniform"])
             let cycle = try MatmulSimulation.run(MatmulRequest(m: 2048, k: 1024, n: 2048, sparsity: sparsity), machine: machine)
             return cycle.products[0].cycles / cycle.products[0].analyticalCycles
         }

@@ -16,6 +16,8 @@ public struct MachineConfig: Sendable {
     public let clockHz: Double
     public let regionWidth: Int
     public let regionHeight: Int
+    public let slicing: SlicingPolicy
+    public let weightRuns: Bool
 
     public let fp16Lanes: Int
     public let mixedLanes: Int
@@ -115,6 +117,8 @@ public struct MachineConfig: Sendable {
         let height = integer("mapping.region_height")
         regionWidth = width == 0 ? meshWidth : width
         regionHeight = height == 0 ? meshHeight : height
+        slicing = SlicingPolicy(rawValue: text("mapping.slicing")) ?? .balanced
+        weightRuns = flag("mapping.weight_runs")
         fp16Lanes = integer("core.fmac_fp16_lanes")
         mixedLanes = integer("core.fmac_mixed_lanes")
         pipelineCycles = integer("core.fmac_pipeline_cycles")

@@ -86,6 +86,13 @@ public enum ParameterSchema {
         int("mapping.region_height", "cores", 0, 0...1_000_000,
             .assumption("0 means the mesh height"),
             "Height of the region of cores one product is mapped onto (0 = the whole mesh)."),
+        ParameterDefinition(key: "mapping.slicing", unit: "name", kind: .choice(SlicingPolicy.allCases.map(\.rawValue)),
+                            defaultValue: .text(SlicingPolicy.balanced.rawValue),
+                            provenance: .assumption("not published; Sparse-IFT masks are static, so a compiler knows every core's non-zeros: 'balanced' cuts each panel's reduction so every core row gets about the same non-zeros, and the output rows so every panel does (contiguous slices, as wide as the SRAM allows); 'aligned' cuts equal slices on the mask's block edges and N:M groups; 'uniform' cuts equal slices whatever the mask (the first version of this model). With 'aligned' and 'balanced' a core keeps up to two block rows of output-row accumulators when its SRAM holds them"),
+                            summary: "How products are cut among cores: uniform, aligned (to the mask's block or N:M grid) or balanced (equal non-zeros per core)."),
+        ParameterDefinition(key: "mapping.weight_runs", unit: "flag", kind: .flag, defaultValue: .flag(true),
+                            provenance: .assumption("not published; the wavelet's control bits can tell a run header (an index) from packed values, so a run of consecutive non-zero weights (a block's row) can stream as one header and its values two to a wavelet instead of one value+index wavelet per weight; false streams every weight of a sparse slice with its index"),
+                            summary: "Stream runs of consecutive non-zero weights as a header plus packed values when that takes fewer wavelets."),
         // The core.
         int("core.fmac_fp16_lanes", "FMAC/cycle", 4, 1...1024,
             .source("\(hotChips): 4-wide FP16 FMAC per core"),

@@ -17,9 +17,19 @@ struct PipelinedStage: Sendable {
     let rounds: Int
     let rows: Int
     let columns: Int
+    /// The widest slices (every slice with `uniform` and `aligned` slicing).
     let reductionPerRow: Int
     let outputsPerColumn: Int
+    /// Core row r holds reduction `reductionBounds[r]..<reductionBounds[r + 1]`; core column c
+    /// outputs `outputBounds[c]..<outputBounds[c + 1]`.
+    let reductionBounds: [Int]
+    let outputBounds: [Int]
+    let slicing: SlicingPolicy
     let sramBytesPerCore: Int
+    let accumulatorBuffers: Int
+
+    func reductionSlice(_ row: Int) -> Range<Int> { reductionBounds[row]..<reductionBounds[row + 1] }
+    func outputSlice(_ column: Int) -> Range<Int> { outputBounds[column]..<outputBounds[column + 1] }
 
     var density: Double {
         guard let mask else { return 1 }
@@ -30,7 +40,7 @@ struct PipelinedStage: Sendable {
         ProductMapping(copiesAtOnce: copiesAtOnce, rounds: rounds, subregionWidth: columns, subregionHeight: rows, panels: 1,
                        rows: rows, columns: columns, groupsPerPanel: product.N, reductionPerRow: reductionPerRow,
                        positionsPerColumn: outputsPerColumn, weightsPerWavelet: 1, sramBytesPerCore: sramBytesPerCore,
-                       bands: 1)
+                       bands: 1, slicing: slicing.rawValue, accumulatorBuffers: accumulatorBuffers)
     }
 }
 
@@ -90,7 +100,8 @@ enum PipelinedMapper {
         }
     }
 
-    /// The stage's region shape with the smallest estimated per-sample time.
+    /// The stage's region shape with the smallest estimated per-sample time, cut as
+    /// `mapping.slicing` says.
     static func stage(index: Int, product: LoweredProduct, mask: MaskBits?, zeros: ActivationZeros.Product, cores: Int,
                       machine: DataflowMachine) throws -> PipelinedStage {
         let config = machine.config
@@ -98,19 +109,23 @@ enum PipelinedMapper {
         let rounds = (product.groups + copiesAtOnce - 1) / copiesAtOnce
         let perCopy = max(1, cores / copiesAtOnce)
         let density = mask.map { Double($0.nonzeros) / Double(max(1, $0.rows * $0.columns)) } ?? 1
+        let grid = mask != nil ? product.weight.map { StructureGrid.of($0.pattern, transposed: false) } ?? .none : .none
+        let aligned = config.slicing == .aligned
+        func roundUp(_ value: Int, _ multiple: Int) -> Int { aligned ? (value + multiple - 1) / multiple * multiple : value }
         let core = machine.components.core
-        var best: (time: Double, stage: PipelinedStage)?
+        var best: (time: Double, rows: Int, columns: Int, reductionPerRow: Int, outputsPerColumn: Int, bytes: Int)?
         var power = 1
         var candidates: [Int] = []
         while power <= min(product.K, perCopy) {
             candidates.append(power)
             power *= 2
         }
-        for rows in candidates {
-            let columns = min(product.M, perCopy / rows)
-            guard columns >= 1 else { continue }
-            let reductionPerRow = (product.K + rows - 1) / rows
-            let outputsPerColumn = (product.M + columns - 1) / columns
+        for rowCount in candidates {
+            let columnCount = min(product.M, perCopy / rowCount)
+            guard columnCount >= 1 else { continue }
+            // With aligned slicing no block or N:M group is cut between two cores.
+            let reductionPerRow = roundUp((product.K + rowCount - 1) / rowCount, grid.reduction)
+            let outputsPerColumn = roundUp((product.M + columnCount - 1) / columnCount, grid.outRows)
             let bytes = sramBytes(product: product, density: density, sparse: mask != nil, reductionPerRow: reductionPerRow,
                                   outputsPerColumn: outputsPerColumn, machine: machine)
             guard bytes <= config.dataBytesPerCore else { continue }
@@ -119,16 +134,63 @@ enum PipelinedMapper {
             let perPosition = Double(reductionPerRow) * (1 - zeros.input) * Double(task.busy)
             let chain = Double(outputsPerColumn) * machine.linkCyclesPerPartialSum
             let time = Double(product.N) * max(perPosition, chain)
-            let stage = PipelinedStage(index: index, product: product, mask: mask, zeros: zeros, cores: cores,
-                                       copiesAtOnce: copiesAtOnce, rounds: rounds, rows: (product.K + reductionPerRow - 1) / reductionPerRow,
-                                       columns: (product.M + outputsPerColumn - 1) / outputsPerColumn, reductionPerRow: reductionPerRow,
-                                       outputsPerColumn: outputsPerColumn, sramBytesPerCore: bytes)
-            if best == nil || time < best!.time { best = (time, stage) }
+            if best == nil || time < best!.time {
+                best = (time, (product.K + reductionPerRow - 1) / reductionPerRow, (product.M + outputsPerColumn - 1) / outputsPerColumn,
+                        reductionPerRow, outputsPerColumn, bytes)
+            }
         }
         guard let chosen = best else {
             throw SimulatorError.doesNotFit(
                 "\(product.node): its weights do not fit a \(cores)-core region in pipelined execution (\(config.dataBytesPerCore) data bytes per core)")
         }
-        return chosen.stage
+        func uniform(_ count: Int, _ width: Int, _ limit: Int) -> [Int] { (0...count).map { min(limit, $0 * width) } }
+        var reductionBounds = uniform(chosen.rows, chosen.reductionPerRow, product.K)
+        var outputBounds = uniform(chosen.columns, chosen.outputsPerColumn, product.M)
+        var bytes = chosen.bytes
+        if config.slicing == .balanced, let mask, chosen.rows * chosen.columns > 1,
+           let balanced = balancedBounds(product: product, mask: mask, rows: chosen.rows, columns: chosen.columns,
+                                         reductionPerRow: chosen.reductionPerRow, outputsPerColumn: chosen.outputsPerColumn,
+                                         machine: machine) {
+            (reductionBounds, outputBounds, bytes) = balanced
+        }
+        func widest(_ bounds: [Int]) -> Int { zip(bounds.dropFirst(), bounds).map { $0 - $1 }.max() ?? 0 }
+        return PipelinedStage(index: index, product: product, mask: mask, zeros: zeros, cores: cores, copiesAtOnce: copiesAtOnce,
+                              rounds: rounds, rows: chosen.rows, columns: chosen.columns,
+                              reductionPerRow: widest(reductionBounds), outputsPerColumn: widest(outputBounds),
+                              reductionBounds: reductionBounds, outputBounds: outputBounds, slicing: config.slicing,
+                              sramBytesPerCore: bytes, accumulatorBuffers: config.accumulatorBuffers)
+    }
+
+    /// Rows cut to equalise the non-zeros of the reduction slices (each column of W summed
+    /// over all outputs), columns to equalise those of the output slices, each at most twice
+    /// the uniform width; nil when the most loaded core's weights would not fit its SRAM.
+    static func balancedBounds(product: LoweredProduct, mask: MaskBits, rows: Int, columns: Int, reductionPerRow: Int,
+                               outputsPerColumn: Int, machine: DataflowMachine) -> (reduction: [Int], output: [Int], bytes: Int)? {
+        let config = machine.config
+        var columnLoads = [Double](repeating: 0, count: product.K)
+        var rowLoads = [Double](repeating: 0, count: product.M)
+        mask.addColumnCounts(rows: 0..<product.M, to: &columnLoads)
+        for row in 0..<product.M { rowLoads[row] = Double(mask.count(row: row, from: 0, to: product.K)) }
+        var reduction = Partition.contiguous(columnLoads, parts: rows, maxLength: 2 * reductionPerRow)
+        var output = Partition.contiguous(rowLoads, parts: columns, maxLength: 2 * outputsPerColumn)
+        while reduction.count < rows + 1 { reduction.append(product.K) }
+        while output.count < columns + 1 { output.append(product.M) }
+        // The most loaded core's weights, and the SRAM its slices need.
+        var heaviest = 0
+        for column in 0..<columns {
+            for row in 0..<rows {
+                var weights = 0
+                for output in output[column]..<output[column + 1] {
+                    weights += mask.count(row: output, from: reduction[row], to: reduction[row + 1])
+                }
+                heaviest = max(heaviest, weights)
+            }
+        }
+        let widestReduction = zip(reduction.dropFirst(), reduction).map { $0 - $1 }.max() ?? 0
+        let widestOutput = zip(output.dropFirst(), output).map { $0 - $1 }.max() ?? 0
+        let density = Double(heaviest) / Double(max(1, widestReduction * widestOutput))
+        let bytes = sramBytes(product: product, density: density, sparse: true, reductionPerRow: widestReduction,
+                              outputsPerColumn: widestOutput, machine: machine)
+        return bytes <= config.dataBytesPerCore ? (reduction, output, bytes) : nil
     }
 }

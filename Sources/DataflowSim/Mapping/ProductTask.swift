@@ -36,13 +36,37 @@ struct ProductTask: Sendable {
     /// Sparsity label and pattern, for reports.
     let sparsity: Double
     let pattern: String
-
+    /// The grid the mask's structure is laid on, in this product's orientation.
+    let grid: StructureGrid
     /// Non-zero weights of one copy.
-    var nonzeros: Int {
+    let nonzeros: Int
+
+    init(layer: String, pass: Pass, label: String, op: VectorOp, outRows: Int, reduction: Int, positions: Int, copies: Int,
+         weights: Weights, fromWeightStore: Bool, isWeightGradient: Bool, sparsity: Double, pattern: String,
+         grid: StructureGrid = .none) {
+        self.layer = layer
+        self.pass = pass
+        self.label = label
+        self.op = op
+        self.outRows = outRows
+        self.reduction = reduction
+        self.positions = positions
+        self.copies = copies
+        self.weights = weights
+        self.fromWeightStore = fromWeightStore
+        self.isWeightGradient = isWeightGradient
+        self.sparsity = sparsity
+        self.pattern = pattern
+        self.grid = grid
         switch weights {
-        case .dense: outRows * reduction
-        case .sparse(let mask): mask.nonzeros
+        case .dense: nonzeros = outRows * reduction
+        case .sparse(let mask): nonzeros = mask.nonzeros
         }
+    }
+
+    var mask: MaskBits? {
+        if case .sparse(let mask) = weights { return mask }
+        return nil
     }
 
     var isSparse: Bool {

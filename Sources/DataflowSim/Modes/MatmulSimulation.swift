@@ -167,8 +167,8 @@ public enum MatmulSimulation {
             if case .sparse(let bits) = sparse { mask = bits }
             // The pass furthest from its tolerance speaks for all.
             let results = try request.passes.map { pass in
-                try Functional.weightStreaming(m: request.m, k: request.k, n: request.n, mask: mask, pass: pass,
-                                               machine: machine, seed: request.seed)
+                try Functional.weightStreaming(m: request.m, k: request.k, n: request.n, mask: mask, pattern: request.pattern,
+                                               pass: pass, machine: machine, seed: request.seed)
             }
             functional = results.max { $0.maxError / $0.tolerance < $1.maxError / $1.tolerance }
         }
@@ -232,13 +232,14 @@ public enum MatmulSimulation {
             return ProductTask(layer: "matmul", pass: pass, label: pass.rawValue, op: pass == .forward ? .axpy : .dot,
                                outRows: request.m, reduction: request.k, positions: request.n, copies: 1, weights: weights,
                                fromWeightStore: true, isWeightGradient: pass == .weightGradient, sparsity: sparsity,
-                               pattern: pattern)
+                               pattern: pattern, grid: sparsity > 0 ? .of(request.pattern, transposed: false) : .none)
         case .inputGradient:
             let transposed: ProductTask.Weights
             if case .sparse(let mask) = weights { transposed = .sparse(mask.transposed()) } else { transposed = .dense }
             return ProductTask(layer: "matmul", pass: pass, label: pass.rawValue, op: .axpy, outRows: request.k,
                                reduction: request.m, positions: request.n, copies: 1, weights: transposed,
-                               fromWeightStore: true, isWeightGradient: false, sparsity: sparsity, pattern: pattern)
+                               fromWeightStore: true, isWeightGradient: false, sparsity: sparsity, pattern: pattern,
+                               grid: sparsity > 0 ? .of(request.pattern, transposed: true) : .none)
         }
     }
 }

@@ -149,6 +149,63 @@ enum Pipelined {
                            events: events, notes: bottleneckNote, activationNote: activation.note, fidelityNote: note)
     }
 
+    /// The shape of one pass of a stage: the streamed values (inputs, or output gradients for
+    /// the input gradient) split over the chain's core rows, each triggering on every core
+    /// of its row one vector operation over the core's weights for that value.
+    struct PassGeometry {
+        let isGradient: Bool
+        /// The streamed values each chain row receives.
+        let chainSlices: [Range<Int>]
+        /// The outputs (or, for the input gradient, the inputs) each cross slice holds.
+        let crossSlices: [Range<Int>]
+        let streamedCount: Int
+
+        init(_ stage: PipelinedStage, _ pass: Pass) {
+            isGradient = pass == .inputGradient
+            let reduction = (0..<stage.rows).map(stage.reductionSlice)
+            let outputs = (0..<stage.columns).map(stage.outputSlice)
+            chainSlices = isGradient ? outputs : reduction
+            crossSlices = isGradient ? reduction : outputs
+            streamedCount = isGradient ? stage.product.M : stage.product.K
+        }
+    }
+
+    /// The cost of the task a streamed value triggers on each cross slice, per value: one
+    /// vector operation over the core's weights of that value (a dense column: an AXPY; a
+    /// sparse one: a scattered AXPY over its non-zeros, or, with `mapping.weight_runs`, one
+    /// contiguous AXPY per run of consecutive non-zeros when that is cheaper).
+    static func costTable(_ stage: PipelinedStage, geometry: PassGeometry, slices: [Int], machine: DataflowMachine) -> [[TaskCost]] {
+        let core = machine.components.core
+        // Rows of the oriented mask are the streamed values.
+        let oriented = stage.mask.map { geometry.isGradient ? $0 : $0.transposed() }
+        var cache: [Int: TaskCost] = [:]
+        func cached(_ op: VectorOp, _ elements: Int) -> TaskCost {
+            let key = elements * 8 + (op == .axpy ? 0 : 1)
+            if let known = cache[key] { return known }
+            let value = core.taskCost(op, elements: elements, weights: 1)
+            cache[key] = value
+            return value
+        }
+        let start = core.taskCost(.axpy, elements: 1, weights: 0)
+        return slices.map { slice in
+            let range = geometry.crossSlices[slice]
+            return (0..<geometry.streamedCount).map { key -> TaskCost in
+                guard let oriented else { return cached(.axpy, range.count) }
+                let count = oriented.count(row: key, from: range.lowerBound, to: range.upperBound)
+                let scattered = cached(.scatterAxpy, count)
+                guard machine.config.weightRuns, count > 1 else { return scattered }
+                var runs = TaskCost(busy: start.busy - core.controlCost.busy, useful: 0, conflicts: 0)
+                oriented.forEachRun(row: key, from: range.lowerBound, to: range.upperBound) { _, length in
+                    let run = cached(.axpy, length)
+                    runs.busy += run.busy - start.busy + core.controlCost.busy
+                    runs.useful += run.useful
+                    runs.conflicts += run.conflicts
+                }
+                return runs.busy < scattered.busy ? runs : scattered
+            }
+        }
+    }
+
     /// One pass of a stage, per sample.
     static func pass(_ stage: PipelinedStage, _ pass: Pass, machine: DataflowMachine, mode: SimulationMode, seed: UInt64,
                      timeline: Bool) -> PassOutcome {
@@ -156,28 +213,13 @@ enum Pipelined {
         let product = stage.product
         let core = machine.components.core
         let fabric = machine.components.fabric
-        let op: VectorOp = stage.mask == nil ? .axpy : .scatterAxpy
         // Chain runs over the reduction of this pass; simulated columns share each stream.
-        let isGradient = pass == .inputGradient
-        let chainCount = isGradient ? stage.columns : stage.rows
-        let sliceWidth = isGradient ? stage.outputsPerColumn : stage.reductionPerRow
-        let crossCount = isGradient ? stage.rows : stage.columns
-        let crossWidth = isGradient ? stage.reductionPerRow : stage.outputsPerColumn
-        let streamedCount = isGradient ? product.M : product.K
+        let geometry = PassGeometry(stage, pass)
+        let isGradient = geometry.isGradient
+        let chainCount = geometry.chainSlices.count
+        let crossCount = geometry.crossSlices.count
         let zeroFraction = isGradient ? stage.zeros.gradient : stage.zeros.input
         let skipZeros = config.skipZeroActivations && zeroFraction > 0
-        func crossRange(_ index: Int) -> Range<Int> {
-            let limit = isGradient ? product.K : product.M
-            return (index * crossWidth)..<min(limit, (index + 1) * crossWidth)
-        }
-        // Length of the vector operation a streamed value `key` triggers on cross slice `slice`.
-        let transposed = isGradient ? nil : stage.mask?.transposed()
-        func length(key: Int, slice: Int) -> Int {
-            let range = crossRange(slice)
-            guard let mask = stage.mask else { return range.count }
-            if isGradient { return mask.count(row: key, from: range.lowerBound, to: range.upperBound) }
-            return transposed!.count(row: key, from: range.lowerBound, to: range.upperBound)
-        }
         // The most loaded cross slices are simulated.
         var loads: [(Int, Int)] = []
         if stage.mask == nil {
@@ -187,19 +229,12 @@ enum Pipelined {
             let oriented = isGradient ? transposedForLoads(stage) : stage.mask!
             let totals = (0..<oriented.rows).map { oriented.count(row: $0, from: 0, to: oriented.columns) }
             for slice in 0..<crossCount {
-                loads.append((slice, crossRange(slice).reduce(0) { $0 + totals[$1] }))
+                loads.append((slice, geometry.crossSlices[slice].reduce(0) { $0 + totals[$1] }))
             }
             loads.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
         }
         let simulated = Array(loads.prefix(min(config.sampledColumns, crossCount)).map(\.0))
-        var costCache: [Int: TaskCost] = [:]
-        func cost(_ elements: Int) -> TaskCost {
-            if let known = costCache[elements] { return known }
-            let value = core.taskCost(op, elements: elements, weights: 1)
-            costCache[elements] = value
-            return value
-        }
-        let table = simulated.map { slice in (0..<streamedCount).map { cost(length(key: $0, slice: slice)) } }
+        let table = costTable(stage, geometry: geometry, slices: simulated, machine: machine)
         // The streamed values of a window of positions, zeros drawn at the stage's rate.
         let positions = product.N
         let window = min(positions, config.maxGroups)
@@ -209,10 +244,8 @@ enum Pipelined {
         var sent = 0
         for group in 0..<window {
             for row in 0..<chainCount {
-                let start = row * sliceWidth
-                let end = min(streamedCount, start + sliceWidth)
                 var count: Int32 = 0
-                for key in start..<end where !skipZeros || random.next() >= zeroFraction {
+                for key in geometry.chainSlices[row] where !skipZeros || random.next() >= zeroFraction {
                     keys[row].append(Int32(key))
                     count += 1
                 }
@@ -233,7 +266,7 @@ enum Pipelined {
             columnLatency: simulated.map { Int64($0 + 1) * (hop + Int64(fabric.relayCyclesPerWavelet)) },
             relayCycles: fabric.relayCyclesPerWavelet, hopLatency: hop, inputBuffer: fabric.inputBuffer,
             accumulatorBuffers: core.accumulatorBuffers, drainCycles: Int64(core.drainCycles), recordTimeline: timeline)
-        let skipped = Double(window * streamedCount - sent) / Double(max(1, window * streamedCount))
+        let skipped = Double(window * geometry.streamedCount - sent) / Double(max(1, window * geometry.streamedCount))
         let transfer = (Double(values) * machine.linkCyclesPerPartialSum).rounded(.up)
         let fill = Double((simulated.map { $0 + 1 }.max() ?? 1)) * Double(hop) + Double(chainCount) * Double(hop) + transfer
             + Double(core.drainCycles)

@@ -34,11 +34,13 @@ enum WeightStreaming {
         for (index, product) in lowered.products.enumerated() {
             let sparsity = product.weight?.sparsity ?? 0
             let pattern = product.isSparse ? (product.weight?.pattern.description ?? "dense") : "dense"
+            let structure = product.isSparse ? product.weight?.pattern : nil
             func make(_ pass: Pass, _ label: String, op: VectorOp, outRows: Int, reduction: Int, positions: Int, copies: Int,
                       weights: ProductTask.Weights, fromStore: Bool, gradient: Bool = false) -> ProductTask {
                 ProductTask(layer: product.node, pass: pass, label: label, op: op, outRows: outRows, reduction: reduction,
                             positions: positions, copies: copies, weights: weights, fromWeightStore: fromStore,
-                            isWeightGradient: gradient, sparsity: sparsity, pattern: pattern)
+                            isWeightGradient: gradient, sparsity: sparsity, pattern: pattern,
+                            grid: structure.map { StructureGrid.of($0, transposed: pass == .inputGradient) } ?? .none)
             }
             switch product.kind {
             case .linear, .conv:

@@ -19,6 +19,12 @@ public struct DataflowMachine: Sendable {
         sparse ? 1 : max(1, config.linkPayloadBits / max(1, config.weightValueBits))
     }
 
+    /// How weights travel in the stream (`WeightEncoding`): values packed as many as fit a
+    /// payload, runs as a header plus packed values when `mapping.weight_runs`.
+    var weightEncoding: WeightEncoding {
+        WeightEncoding(packed: weightsPerWavelet(sparse: false), runs: config.weightRuns)
+    }
+
     /// Wavelets per cycle the weight store delivers (infinity when unlimited).
     var inboundWaveletsPerCycle: Double {
         components.stream.inboundWaveletsPerCycle(payloadBits: config.linkPayloadBits)

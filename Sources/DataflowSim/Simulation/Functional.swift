@@ -1,3 +1,5 @@
+import SiftCore
+
 /// Functional mode: the simulated cores compute the real numbers. Every wavelet carries its
 /// weight (or activation) value, every task updates the core's own accumulator, partial
 /// sums travel down the chain in the order the engine runs them, and the chain's last core
@@ -19,8 +21,8 @@ enum Functional {
     static let maximumMACs = 1 << 26
 
     /// Runs `pass` of `Y = W·X` functionally in weight-streaming execution.
-    static func weightStreaming(m: Int, k: Int, n: Int, mask: MaskBits?, pass: Pass, machine: DataflowMachine,
-                                seed: UInt64) throws -> FunctionalResult {
+    static func weightStreaming(m: Int, k: Int, n: Int, mask: MaskBits?, pattern: SparsityPattern = .unstructured, pass: Pass,
+                                machine: DataflowMachine, seed: UInt64) throws -> FunctionalResult {
         guard m * k * n <= maximumMACs else {
             throw SimulatorError.invalidArgument("functional mode simulates every core: use at most \(maximumMACs) multiply-adds (m·k·n), got \(m * k * n)")
         }
@@ -41,7 +43,8 @@ enum Functional {
             let task = ProductTask(layer: "functional", pass: pass, label: pass.rawValue, op: .axpy, outRows: rows,
                                    reduction: reduction, positions: n, copies: 1,
                                    weights: orientedMask.map { .sparse($0) } ?? .dense, fromWeightStore: true,
-                                   isWeightGradient: false, sparsity: 0, pattern: "")
+                                   isWeightGradient: false, sparsity: 0, pattern: "",
+                                   grid: mask == nil ? .none : .of(pattern, transposed: pass == .inputGradient))
             let output = try runStrips(task, weights: oriented, input: input, machine: machine, seed: seed)
             return compare(output, reference(oriented, input, rows: rows, reduction: reduction, n: n),
                            scale: scale(oriented, input, rows: rows, reduction: reduction, n: n), reduction: reduction)
@@ -51,7 +54,8 @@ enum Functional {
             let input = MaskSource.values(count: k * n, seed: seed, stream: "functional.input")
             let task = ProductTask(layer: "functional", pass: pass, label: pass.rawValue, op: .dot, outRows: m, reduction: k,
                                    positions: n, copies: 1, weights: mask.map { .sparse($0) } ?? .dense, fromWeightStore: true,
-                                   isWeightGradient: true, sparsity: 0, pattern: "")
+                                   isWeightGradient: true, sparsity: 0, pattern: "",
+                                   grid: mask == nil ? .none : .of(pattern, transposed: false))
             let output = try runGradientStrips(task, outputGradient: outputGradient, input: input, machine: machine, seed: seed)
             var expected = [Double](repeating: 0, count: m * k)
             var bound = 0.0
@@ -106,27 +110,18 @@ enum Functional {
 
     /// Every panel of the forward-style dataflow, all columns, all groups, with values.
     static func runStrips(_ task: ProductTask, weights: [Float], input: [Float], machine: DataflowMachine, seed: UInt64) throws -> [Float] {
-        let mapping = try WeightStreamingMapper.map(task, machine: machine)
-        let simulator = ProductSimulator(machine: machine, mode: .cycle, seed: seed)
-        let counts = ProductSimulator.Counts(task, mapping: mapping)
-        let costs = ProductCosts(machine: machine, op: task.op, elements: mapping.positionsPerColumn,
-                                 weightsPerWavelet: mapping.weightsPerWavelet)
+        let (layout, mapping, analysis, _) = try ProductSimulator(machine: machine, mode: .analytical, seed: seed).plan(task)
         var output = [Float](repeating: 0, count: task.outRows * task.positions)
-        for panel in 0..<mapping.panels {
-            let first = panel * mapping.groupsPerPanel
-            let groups = min(task.outRows, first + mapping.groupsPerPanel) - first
-            let sums = ProductSimulator.PanelSums(busy: [], useful: [], conflicts: [], reduction: [],
-                                                  wavelets: [Double](repeating: 1, count: mapping.rows))
-            let spec = simulator.strip(task, mapping: mapping, costs: costs, counts: counts, panel: panel, window: groups,
-                                       send: { costs.send($0) }, store: { costs.store($0) }, interval: { _ in (1, false) },
-                                       panelSums: sums, columns: mapping.columns)
-            let payload = AccumulatingPayload(task: task, mapping: mapping, panel: panel, weights: weights, input: input,
+        try forEachPanel(analysis, machine: machine, seed: seed) { panel, spec in
+            let payload = AccumulatingPayload(task: task, mapping: mapping, layout: layout, panel: panel, weights: weights,
+                                              input: input, encoding: machine.weightEncoding,
                                               accumulatorBuffers: spec.accumulatorBuffers)
             var engine = StripSimulation(spec: spec, payload: payload)
             _ = engine.run()
             for (index, value) in payload.output { output[index] = value }
-            guard payload.stored == groups * mapping.columns else {
-                throw SimulatorError.invalidArgument("functional run of panel \(panel) stored \(payload.stored) of \(groups * mapping.columns) output slices")
+            let expected = layout.groups(panel: panel).count * mapping.columns
+            guard payload.stored == expected else {
+                throw SimulatorError.invalidArgument("functional run of panel \(panel) stored \(payload.stored) of \(expected) output slices")
             }
         }
         return output
@@ -136,46 +131,54 @@ enum Functional {
     /// along the row.
     static func runGradientStrips(_ task: ProductTask, outputGradient: [Float], input: [Float], machine: DataflowMachine,
                                   seed: UInt64) throws -> [Float] {
-        let mapping = try WeightStreamingMapper.map(task, machine: machine)
-        let simulator = ProductSimulator(machine: machine, mode: .cycle, seed: seed)
-        let counts = ProductSimulator.Counts(task, mapping: mapping)
-        let costs = ProductCosts(machine: machine, op: task.op, elements: mapping.positionsPerColumn,
-                                 weightsPerWavelet: mapping.weightsPerWavelet)
+        let (layout, mapping, analysis, _) = try ProductSimulator(machine: machine, mode: .analytical, seed: seed).plan(task)
         var output = [Float](repeating: 0, count: task.outRows * task.reduction)
-        for panel in 0..<mapping.panels {
-            let first = panel * mapping.groupsPerPanel
-            let groups = min(task.outRows, first + mapping.groupsPerPanel) - first
-            let sums = ProductSimulator.PanelSums(busy: [], useful: [], conflicts: [], reduction: [],
-                                                  wavelets: [Double](repeating: 1, count: mapping.rows))
-            let spec = simulator.strip(task, mapping: mapping, costs: costs, counts: counts, panel: panel, window: groups,
-                                       send: { costs.send($0) }, store: { costs.store($0) }, interval: { _ in (1, false) },
-                                       panelSums: sums, columns: mapping.columns)
-            let payload = GradientPayload(task: task, mapping: mapping, panel: panel, outputGradient: outputGradient, input: input)
+        try forEachPanel(analysis, machine: machine, seed: seed) { panel, spec in
+            let payload = GradientPayload(task: task, mapping: mapping, layout: layout, panel: panel, outputGradient: outputGradient,
+                                          input: input, encoding: machine.weightEncoding)
             var engine = StripSimulation(spec: spec, payload: payload)
             _ = engine.run()
             for (index, value) in payload.output { output[index] += value }
         }
         return output
     }
+
+    /// The strip of every panel, all its columns and output rows.
+    private static func forEachPanel(_ analysis: ProductSimulator.Analysis, machine: DataflowMachine, seed: UInt64,
+                                     _ body: (Int, StripSpec) throws -> Void) throws {
+        let simulator = ProductSimulator(machine: machine, mode: .cycle, seed: seed)
+        for panel in 0..<analysis.layout.panels {
+            let spec = simulator.strip(analysis, panel: panel, window: analysis.layout.groups(panel: panel).count,
+                                       columns: analysis.mapping.columns, linkRate: true)
+            try body(panel, spec)
+        }
+    }
 }
 
-/// The weights a core row receives for one output row, in stream order.
-private func streamedWeights(_ task: ProductTask, mapping: ProductMapping, group: Int, row: Int) -> [Int] {
-    let start = row * mapping.reductionPerRow
-    let end = min(task.reduction, start + mapping.reductionPerRow)
-    switch task.weights {
-    case .dense: return Array(start..<end)
-    case .sparse(let mask): return (start..<end).filter { mask.contains(row: group, column: $0) }
+/// The wavelets a core row receives for one output row, in stream order, as the encoding
+/// sends them: the reduction indices each carries (none for a run header).
+private func streamedWavelets(_ task: ProductTask, layout: SliceLayout, panel: Int, encoding: WeightEncoding, group: Int,
+                              row: Int) -> [[Int]] {
+    let slice = layout.slice(panel: panel, row: row)
+    var wavelets: [[Int]] = []
+    encoding.forEachWavelet(of: task.mask, row: group, from: slice.lowerBound, to: slice.upperBound) { wavelet in
+        switch wavelet {
+        case .header: wavelets.append([])
+        case .weights(let first, let count): wavelets.append(Array(first..<(first + count)))
+        }
     }
+    return wavelets
 }
 
 /// Accumulators, partial sums in flight and stored outputs of a forward-style strip.
 private final class AccumulatingPayload: StripPayload {
     let task: ProductTask
     let mapping: ProductMapping
+    let layout: SliceLayout
     let panel: Int
     let weights: [Float]
     let input: [Float]
+    let encoding: WeightEncoding
     let buffers: Int
     /// Per core and accumulator slot: the row of `positionsPerColumn` partial sums.
     var accumulators: [[Float]]
@@ -183,14 +186,17 @@ private final class AccumulatingPayload: StripPayload {
     var inbox: [Int: [Float]] = [:]
     var output: [Int: Float] = [:]
     var stored = 0
-    var streamed: [Int: [Int]] = [:]
+    var streamed: [Int: [[Int]]] = [:]
 
-    init(task: ProductTask, mapping: ProductMapping, panel: Int, weights: [Float], input: [Float], accumulatorBuffers: Int) {
+    init(task: ProductTask, mapping: ProductMapping, layout: SliceLayout, panel: Int, weights: [Float], input: [Float],
+         encoding: WeightEncoding, accumulatorBuffers: Int) {
         self.task = task
         self.mapping = mapping
+        self.layout = layout
         self.panel = panel
         self.weights = weights
         self.input = input
+        self.encoding = encoding
         buffers = accumulatorBuffers
         accumulators = [[Float]](repeating: [Float](repeating: 0, count: mapping.positionsPerColumn),
                                  count: mapping.rows * mapping.columns * accumulatorBuffers)
@@ -201,16 +207,16 @@ private final class AccumulatingPayload: StripPayload {
         return start..<min(task.positions, start + mapping.positionsPerColumn)
     }
 
+    func outRow(_ group: Int) -> Int { layout.groups(panel: panel).lowerBound + group }
+
     func item(row: Int, column: Int, group: Int, index: Int) {
-        let outRow = panel * mapping.groupsPerPanel + group
+        let outRow = outRow(group)
         let key = outRow * mapping.rows + row
-        let list = streamed[key] ?? streamedWeights(task, mapping: mapping, group: outRow, row: row)
+        let list = streamed[key] ?? streamedWavelets(task, layout: layout, panel: panel, encoding: encoding, group: outRow, row: row)
         streamed[key] = list
         let slot = (row * mapping.columns + column) * buffers + group % buffers
         let range = positions(column)
-        // One wavelet carries `weightsPerWavelet` weights.
-        let first = index * mapping.weightsPerWavelet
-        for inner in list[min(first, list.count)..<min(first + mapping.weightsPerWavelet, list.count)] {
+        for inner in list[index] {
             let weight = weights[outRow * task.reduction + inner]
             for (offset, position) in range.enumerated() {
                 accumulators[slot][offset] += weight * input[inner * task.positions + position]
@@ -227,7 +233,7 @@ private final class AccumulatingPayload: StripPayload {
         }
         accumulators[slot] = [Float](repeating: 0, count: mapping.positionsPerColumn)
         if isLast {
-            let outRow = panel * mapping.groupsPerPanel + group
+            let outRow = outRow(group)
             for (offset, position) in positions(column).enumerated() { output[outRow * task.positions + position] = sum[offset] }
             stored += 1
         } else {
@@ -240,40 +246,49 @@ private final class AccumulatingPayload: StripPayload {
 private final class GradientPayload: StripPayload {
     let task: ProductTask
     let mapping: ProductMapping
+    let layout: SliceLayout
     let panel: Int
     let outputGradient: [Float]
     let input: [Float]
+    let encoding: WeightEncoding
     var partial: [Int: Float] = [:]
     var output: [Int: Float] = [:]
 
-    init(task: ProductTask, mapping: ProductMapping, panel: Int, outputGradient: [Float], input: [Float]) {
+    init(task: ProductTask, mapping: ProductMapping, layout: SliceLayout, panel: Int, outputGradient: [Float], input: [Float],
+         encoding: WeightEncoding) {
         self.task = task
         self.mapping = mapping
+        self.layout = layout
         self.panel = panel
         self.outputGradient = outputGradient
         self.input = input
+        self.encoding = encoding
+    }
+
+    func key(row: Int, column: Int, inner: Int, group: Int) -> Int {
+        ((row * mapping.columns + column) * task.reduction + inner) * 65536 + group
     }
 
     func item(row: Int, column: Int, group: Int, index: Int) {
-        let outRow = panel * mapping.groupsPerPanel + group
-        let list = streamedWeights(task, mapping: mapping, group: outRow, row: row)
+        let outRow = layout.groups(panel: panel).lowerBound + group
+        let list = streamedWavelets(task, layout: layout, panel: panel, encoding: encoding, group: outRow, row: row)
         let start = column * mapping.positionsPerColumn
         let range = start..<min(task.positions, start + mapping.positionsPerColumn)
-        let first = index * mapping.weightsPerWavelet
-        for inner in list[min(first, list.count)..<min(first + mapping.weightsPerWavelet, list.count)] {
+        for inner in list[index] {
             var sum: Float = 0
             for position in range {
                 sum += outputGradient[outRow * task.positions + position] * input[inner * task.positions + position]
             }
-            partial[((row * mapping.columns + column) * task.reduction + inner) * 65536 + group, default: 0] += sum
+            partial[key(row: row, column: column, inner: inner, group: group), default: 0] += sum
         }
     }
 
     func reduced(row: Int, column: Int, group: Int, isLast: Bool) {
-        let outRow = panel * mapping.groupsPerPanel + group
-        for inner in streamedWeights(task, mapping: mapping, group: outRow, row: row) {
-            let key = ((row * mapping.columns + column) * task.reduction + inner) * 65536 + group
-            if let value = partial.removeValue(forKey: key) { output[outRow * task.reduction + inner, default: 0] += value }
+        let outRow = layout.groups(panel: panel).lowerBound + group
+        for inner in streamedWavelets(task, layout: layout, panel: panel, encoding: encoding, group: outRow, row: row).joined() {
+            if let value = partial.removeValue(forKey: key(row: row, column: column, inner: inner, group: group)) {
+                output[outRow * task.reduction + inner, default: 0] += value
+            }
         }
     }
 }

@@ -16,38 +16,29 @@ struct ProductSimulator {
         var timeline: [TimelineSpan]
     }
 
-    /// Non-zero weights per (output row, core row), from the mask or, when dense, the slice widths.
-    struct Counts {
+    /// The stream every core row receives for every output row, on the product's layout.
+    struct StreamTable {
         let rows: Int
-        let reductionPerRow: Int
-        let reduction: Int
-        let table: [Int32]?
+        let table: [SliceStream]
 
-        init(_ task: ProductTask, mapping: ProductMapping) {
-            rows = mapping.rows
-            reductionPerRow = mapping.reductionPerRow
-            reduction = task.reduction
-            switch task.weights {
-            case .dense:
-                table = nil
-            case .sparse(let mask):
-                var values = [Int32](repeating: 0, count: task.outRows * mapping.rows)
-                for group in 0..<task.outRows {
-                    for row in 0..<mapping.rows {
-                        let start = row * mapping.reductionPerRow
-                        let end = min(task.reduction, start + mapping.reductionPerRow)
-                        values[group * mapping.rows + row] = Int32(mask.count(row: group, from: start, to: end))
+        init(_ task: ProductTask, layout: SliceLayout, encoding: WeightEncoding) {
+            rows = layout.rows
+            var values = [SliceStream](repeating: SliceStream(), count: task.outRows * layout.rows)
+            let mask = task.mask
+            for panel in 0..<layout.panels {
+                for group in layout.groups(panel: panel) {
+                    for row in 0..<layout.rows {
+                        let slice = layout.slice(panel: panel, row: row)
+                        values[group * layout.rows + row] = encoding.stream(of: mask, row: group, from: slice.lowerBound,
+                                                                            to: slice.upperBound)
                     }
                 }
-                table = values
             }
+            table = values
         }
 
         @inline(__always)
-        func count(group: Int, row: Int) -> Int {
-            if let table { return Int(table[group * rows + row]) }
-            return max(0, min(reductionPerRow, reduction - row * reductionPerRow))
-        }
+        func stream(group: Int, row: Int) -> SliceStream { table[group * rows + row] }
     }
 
     /// Per-row sums of one panel.
@@ -60,31 +51,65 @@ struct ProductSimulator {
         var maxBusy: Double { busy.max() ?? 0 }
     }
 
-    func simulate(_ task: ProductTask, recordTimeline: Bool = false) throws -> Outcome {
-        let mapping = try WeightStreamingMapper.map(task, machine: machine)
-        let config = machine.config
+    /// A plan analysed: the streams on its layout, every panel's per-row sums and closed-form
+    /// time, and the bounds no single strip shows.
+    struct Analysis {
+        let task: ProductTask
+        let layout: SliceLayout
+        let mapping: ProductMapping
+        let streams: StreamTable
+        let costs: ProductCosts
+        let panelSums: [PanelSums]
+        /// Per panel: the closed form's time and its stream bound.
+        let analyticalTimes: [(time: Double, stream: Double)]
+        let worstPanel: Int
+        let fill: Double
+        let outboundBound: Double
+        let broadcastBound: Double
+        /// Per wavelet of a row that streams `wavelets` in all: cycles between wavelets, and
+        /// whether the weight store (not the link) sets them.
+        let storeRate: Double
+        let totalWavelets: Double
+        /// The datapath charge of sending / storing `values` partial sums, by `values`.
+        let send: [TaskCost]
+        let store: [TaskCost]
+
+        var analyticalCycles: Double { analyticalTimes[worstPanel].time }
+
+        func interval(_ rowWavelets: Double) -> (Double, Bool) {
+            guard storeRate.isFinite, rowWavelets > 0 else { return (1, false) }
+            let rate = storeRate * rowWavelets / totalWavelets
+            return rate < 1 ? (1 / rate, true) : (1, false)
+        }
+
+        /// Partial sums a core sends per output row: its positions, or (weight gradient) one
+        /// partial dot product per weight it received.
+        func values(_ weights: Int) -> Int { task.isWeightGradient ? weights : mapping.positionsPerColumn }
+        func sendCost(_ values: Int) -> TaskCost { send[task.isWeightGradient ? min(values, send.count - 1) : 0] }
+        func storeCost(_ values: Int) -> TaskCost { store[task.isWeightGradient ? min(values, store.count - 1) : 0] }
+    }
+
+    func analyse(_ task: ProductTask, layout: SliceLayout, mapping: ProductMapping) -> Analysis {
         let fabric = machine.components.fabric
-        let counts = Counts(task, mapping: mapping)
-        let perWavelet = mapping.weightsPerWavelet
+        let streams = StreamTable(task, layout: layout, encoding: machine.weightEncoding)
         let length = mapping.positionsPerColumn
-        let costs = ProductCosts(machine: machine, op: task.op, elements: length, weightsPerWavelet: perWavelet)
+        let costs = ProductCosts(machine: machine, op: task.op, elements: length, weightsPerWavelet: mapping.weightsPerWavelet)
         let relay = fabric.relayCyclesPerWavelet
-        var sendCache: [Int: TaskCost] = [:]
-        var storeCache: [Int: TaskCost] = [:]
-        func send(_ values: Int) -> TaskCost {
-            if let cost = sendCache[values] { return cost }
-            let cost = costs.send(values)
-            sendCache[values] = cost
-            return cost
+        let send: [TaskCost]
+        let store: [TaskCost]
+        if task.isWeightGradient {
+            // The weight gradient's chain runs along identical cores: every core sends.
+            send = (0...max(1, layout.widestSlice)).map { costs.send($0) }
+            store = send
+        } else {
+            send = [costs.send(length)]
+            store = [costs.store(length)]
         }
-        func store(_ values: Int) -> TaskCost {
-            if let cost = storeCache[values] { return cost }
-            let cost = costs.store(values)
-            storeCache[values] = cost
-            return cost
+        func values(_ weights: Int) -> Int { task.isWeightGradient ? weights : length }
+        func charge(_ values: Int, last: Bool) -> TaskCost {
+            if task.isWeightGradient { return send[min(values, send.count - 1)] }
+            return last ? store[0] : send[0]
         }
-        func values(_ count: Int) -> Int { task.isWeightGradient ? count : length }
-        func wavelets(_ count: Int) -> Int { (count + perWavelet - 1) / perWavelet }
 
         // Sums per panel and row: the analytical model, and the choice of critical panels.
         let rows = mapping.rows
@@ -92,37 +117,30 @@ struct ProductSimulator {
             var result = PanelSums(busy: .init(repeating: 0, count: rows), useful: .init(repeating: 0, count: rows),
                                    conflicts: .init(repeating: 0, count: rows), reduction: .init(repeating: 0, count: rows),
                                    wavelets: .init(repeating: 0, count: rows))
-            let first = panel * mapping.groupsPerPanel
-            let last = min(task.outRows, first + mapping.groupsPerPanel)
-            for group in first..<last {
+            for group in layout.groups(panel: panel) {
                 for row in 0..<rows {
-                    let count = counts.count(group: group, row: row)
-                    let streamed = Double(wavelets(count))
-                    // The weight gradient's chain runs along identical cores: every core sends.
-                    let charge = row == rows - 1 && !task.isWeightGradient ? store(values(count)) : send(values(count))
-                    result.busy[row] += streamed * Double(costs.item.busy + relay) + Double(costs.control.busy + charge.busy)
-                    result.useful[row] += streamed * costs.item.useful
-                    result.conflicts[row] += streamed * Double(costs.item.conflicts) + Double(charge.conflicts)
+                    let stream = streams.stream(group: group, row: row)
+                    let work = costs.cost(of: stream)
+                    let streamed = Double(stream.wavelets)
+                    let charge = charge(values(Int(stream.weights)), last: row == rows - 1)
+                    result.busy[row] += work.busy + streamed * Double(relay) + Double(costs.control.busy + charge.busy)
+                    result.useful[row] += work.useful
+                    result.conflicts[row] += work.conflicts + Double(charge.conflicts)
                     result.reduction[row] += Double(charge.busy)
                     result.wavelets[row] += streamed + 1
                 }
             }
             return result
         }
-        let panelSums = (0..<mapping.panels).map(sums(panel:))
-        let usedRows = Double(mapping.panels * rows)
-        let meanBusy = panelSums.reduce(0) { $0 + $1.busy.reduce(0, +) } / usedRows
-        let meanUseful = panelSums.reduce(0) { $0 + $1.useful.reduce(0, +) } / usedRows
-        let meanConflicts = panelSums.reduce(0) { $0 + $1.conflicts.reduce(0, +) } / usedRows
-        let meanReduction = panelSums.reduce(0) { $0 + $1.reduction.reduce(0, +) } / usedRows
+        let panelSums = (0..<layout.panels).map(sums(panel:))
 
         // The stream: each row gets the weight store's bandwidth in proportion to its wavelets.
         let totalWavelets = panelSums.reduce(0) { $0 + $1.wavelets.reduce(0, +) } * Double(mapping.copiesAtOnce)
         let storeRate = task.fromWeightStore ? machine.inboundWaveletsPerCycle : .infinity
-        func interval(_ rowWavelets: Double) -> (Double, Bool) {
-            guard storeRate.isFinite, rowWavelets > 0 else { return (1, false) }
+        func interval(_ rowWavelets: Double) -> Double {
+            guard storeRate.isFinite, rowWavelets > 0 else { return 1 }
             let rate = storeRate * rowWavelets / totalWavelets
-            return rate < 1 ? (1 / rate, true) : (1, false)
+            return rate < 1 ? 1 / rate : 1
         }
 
         // Bounds no single strip shows: gradients leaving for the store, and the output-gradient
@@ -139,17 +157,120 @@ struct ProductSimulator {
         let fill = columnLatency + Double(rows) * hop + transfer + Double(machine.components.core.drainCycles)
 
         // The analytical time of each panel.
-        func analytical(_ panel: PanelSums, groups: Int) -> (time: Double, stream: Double) {
+        let analyticalTimes = panelSums.indices.map { index -> (time: Double, stream: Double) in
+            let panel = panelSums[index]
             var stream = 0.0
-            for row in 0..<rows { stream = max(stream, panel.wavelets[row] * interval(panel.wavelets[row]).0) }
-            let chain = task.isWeightGradient ? 0 : Double(groups) * transfer
-            let time = max(panel.maxBusy, stream, chain, outboundBound, broadcastBound) + fill
-            return (time, stream)
+            for row in 0..<rows { stream = max(stream, panel.wavelets[row] * interval(panel.wavelets[row])) }
+            let chain = task.isWeightGradient ? 0 : Double(layout.groups(panel: index).count) * transfer
+            return (max(panel.maxBusy, stream, chain, outboundBound, broadcastBound) + fill, stream)
         }
-        let panelGroups = { (panel: Int) in min(task.outRows, (panel + 1) * mapping.groupsPerPanel) - panel * mapping.groupsPerPanel }
-        let analyticalTimes = panelSums.indices.map { analytical(panelSums[$0], groups: panelGroups($0)) }
-        let worstAnalytical = analyticalTimes.indices.max { analyticalTimes[$0].time < analyticalTimes[$1].time } ?? 0
-        let analyticalCycles = analyticalTimes[worstAnalytical].time
+        let worst = analyticalTimes.indices.max { analyticalTimes[$0].time < analyticalTimes[$1].time } ?? 0
+        return Analysis(task: task, layout: layout, mapping: mapping, streams: streams, costs: costs, panelSums: panelSums,
+                        analyticalTimes: analyticalTimes, worstPanel: worst, fill: fill, outboundBound: outboundBound,
+                        broadcastBound: broadcastBound, storeRate: storeRate, totalWavelets: totalWavelets, send: send, store: store)
+    }
+
+    /// One panel simulated cycle by cycle on a window of its output rows, extrapolated to all.
+    struct PanelRun {
+        let time: Double
+        /// Extrapolated cycles per simulated cycle.
+        let scale: Double
+        let window: Int
+        let outcome: StripResult
+    }
+
+    func simulatePanel(_ analysis: Analysis, panel: Int, recordTimeline: Bool = false) -> PanelRun {
+        let groups = analysis.layout.groups(panel: panel).count
+        let window = min(groups, machine.config.maxGroups)
+        var spec = strip(analysis, panel: panel, window: window)
+        spec.recordTimeline = recordTimeline
+        var engine = StripSimulation(spec: spec)
+        let outcome = engine.run()
+        let windowTime = Double(outcome.cycles)
+        var time = windowTime
+        if window < groups, windowTime > analysis.fill {
+            time = analysis.fill + (windowTime - analysis.fill) * Double(groups) / Double(window)
+        }
+        let scale = windowTime > 0 ? time / windowTime : 1
+        time = max(time, analysis.outboundBound + analysis.fill, analysis.broadcastBound + analysis.fill)
+        return PanelRun(time: time, scale: scale, window: window, outcome: outcome)
+    }
+
+    /// The cycle-level time of a plan: its most loaded panels by the closed form
+    /// (`sampling.critical_panels`) and seeded random others (`sampling.random_panels`), each
+    /// simulated on a window and extrapolated; the slowest sets the time.
+    struct CycleRuns {
+        var time = 0.0
+        var slowest: PanelRun?
+        var timeline: [TimelineSpan] = []
+        var simulatedCycles = 0.0
+        var events = 0
+        var panels = 0
+    }
+
+    func simulatePanels(_ analysis: Analysis, recordTimeline: Bool = false) -> CycleRuns {
+        let config = machine.config
+        let task = analysis.task
+        let times = analysis.analyticalTimes
+        var chosen = Array(times.indices.sorted { times[$0].time > times[$1].time }.prefix(config.criticalPanels))
+        var random = MaskSource.Uniform(seed: seed, stream: "\(task.layer).\(task.pass.rawValue).\(task.label).panels")
+        for _ in 0..<config.randomPanels where chosen.count < analysis.layout.panels {
+            let candidate = random.index(below: analysis.layout.panels)
+            if !chosen.contains(candidate) { chosen.append(candidate) }
+        }
+        var runs = CycleRuns()
+        for (order, panel) in chosen.enumerated() {
+            let run = simulatePanel(analysis, panel: panel, recordTimeline: recordTimeline && order == 0)
+            runs.simulatedCycles += Double(run.outcome.cycles)
+            runs.events += run.outcome.events
+            if order == 0 { runs.timeline = run.outcome.timeline }
+            if run.time > runs.time {
+                runs.time = run.time
+                runs.slowest = run
+            }
+        }
+        runs.panels = chosen.count
+        return runs
+    }
+
+    /// The plan the simulation runs: the mapper's, or with balanced slicing of a sparse
+    /// product the fastest of the mapper's candidates by the closed form; in cycle mode, when
+    /// the mask has structure along the output rows (blocks, which couple a column's cores
+    /// through the chain in a way the closed form does not see), by the cycle-level time.
+    func plan(_ task: ProductTask, recordTimeline: Bool = false) throws -> (layout: SliceLayout, mapping: ProductMapping,
+                                                                            analysis: Analysis, runs: CycleRuns?) {
+        let candidates = try WeightStreamingMapper.plans(task, machine: machine)
+        var best: (time: Double, analysis: Analysis, runs: CycleRuns?)?
+        for candidate in candidates {
+            let analysis = analyse(task, layout: candidate.layout, mapping: candidate.mapping)
+            var runs: CycleRuns?
+            var time = analysis.analyticalCycles
+            if mode == .cycle, candidates.count == 1 || task.grid.outRows > 1 {
+                runs = simulatePanels(analysis, recordTimeline: recordTimeline)
+                time = runs!.time
+            }
+            if best == nil || time < best!.time * 0.999 { best = (time, analysis, runs) }
+        }
+        var chosen = best!
+        if mode == .cycle, chosen.runs == nil { chosen.runs = simulatePanels(chosen.analysis, recordTimeline: recordTimeline) }
+        return (chosen.analysis.layout, chosen.analysis.mapping, chosen.analysis, chosen.runs)
+    }
+
+    func simulate(_ task: ProductTask, recordTimeline: Bool = false) throws -> Outcome {
+        let (layout, mapping, analysis, cycleRuns) = try plan(task, recordTimeline: recordTimeline)
+        let config = machine.config
+        let rows = mapping.rows
+        let panelSums = analysis.panelSums
+        let usedRows = Double(layout.panels * rows)
+        let meanBusy = panelSums.reduce(0) { $0 + $1.busy.reduce(0, +) } / usedRows
+        let meanUseful = panelSums.reduce(0) { $0 + $1.useful.reduce(0, +) } / usedRows
+        let meanConflicts = panelSums.reduce(0) { $0 + $1.conflicts.reduce(0, +) } / usedRows
+        let meanReduction = panelSums.reduce(0) { $0 + $1.reduction.reduce(0, +) } / usedRows
+        let analyticalTimes = analysis.analyticalTimes
+        let worstAnalytical = analysis.worstPanel
+        let analyticalCycles = analysis.analyticalCycles
+        let outboundBound = analysis.outboundBound
+        let fill = analysis.fill
 
         var copyTime: Double
         var breakdown = Breakdown()
@@ -166,55 +287,27 @@ struct ProductSimulator {
         var criticalNeighbour = 0.0
         var criticalIO = 0.0
 
-        switch mode {
-        case .analytical:
+        if let runs = cycleRuns, let slowest = runs.slowest {
+            copyTime = runs.time
+            timeline = runs.timeline
+            simulatedCycles = runs.simulatedCycles
+            events = runs.events
+            simulatedPanels = runs.panels
+            sampledGroups = slowest.window
+            let outcome = slowest.outcome
+            let scale = slowest.scale
+            let critical = outcome.cores.indices.max { outcome.cores[$0].busy < outcome.cores[$1].busy } ?? 0
+            let stats = outcome.cores[critical]
+            criticalBusy = Double(stats.busy) * scale
+            criticalNeighbour = Double(stats.waitNeighbour) * scale
+            criticalIO = Double(stats.waitIO) * scale
+            if outboundBound + fill > Double(outcome.cycles) * scale { criticalIO += outboundBound + fill - Double(outcome.cycles) * scale }
+        } else {
             copyTime = analyticalCycles
             let panel = panelSums[worstAnalytical]
             criticalBusy = panel.maxBusy
             criticalIO = max(0, analyticalTimes[worstAnalytical].stream - criticalBusy)
             criticalIO = max(criticalIO, outboundBound - criticalBusy)
-            simulatedPanels = 0
-        case .cycle:
-            // The most loaded panels by the analytical estimate, and seeded random others.
-            var chosen = Array(analyticalTimes.indices.sorted { analyticalTimes[$0].time > analyticalTimes[$1].time }
-                .prefix(config.criticalPanels))
-            var random = MaskSource.Uniform(seed: seed, stream: "\(task.layer).\(task.pass.rawValue).\(task.label).panels")
-            for _ in 0..<config.randomPanels where chosen.count < mapping.panels {
-                let candidate = random.index(below: mapping.panels)
-                if !chosen.contains(candidate) { chosen.append(candidate) }
-            }
-            copyTime = 0
-            criticalBusy = 0
-            for (order, panel) in chosen.enumerated() {
-                let groups = panelGroups(panel)
-                let window = min(groups, config.maxGroups)
-                var spec = strip(task, mapping: mapping, costs: costs, counts: counts, panel: panel, window: window,
-                                 send: send, store: store, interval: interval, panelSums: panelSums[panel])
-                spec.recordTimeline = recordTimeline && order == 0
-                var engine = StripSimulation(spec: spec)
-                let outcome = engine.run()
-                simulatedCycles += Double(outcome.cycles)
-                events += outcome.events
-                let windowTime = Double(outcome.cycles)
-                var time = windowTime
-                if window < groups, windowTime > fill {
-                    time = fill + (windowTime - fill) * Double(groups) / Double(window)
-                }
-                let scale = windowTime > 0 ? time / windowTime : 1
-                time = max(time, outboundBound + fill, broadcastBound + fill)
-                if order == 0 { timeline = outcome.timeline }
-                if time > copyTime {
-                    copyTime = time
-                    sampledGroups = window
-                    let critical = outcome.cores.indices.max { outcome.cores[$0].busy < outcome.cores[$1].busy } ?? 0
-                    let stats = outcome.cores[critical]
-                    criticalBusy = Double(stats.busy) * scale
-                    criticalNeighbour = Double(stats.waitNeighbour) * scale
-                    criticalIO = Double(stats.waitIO) * scale
-                    if outboundBound + fill > Double(outcome.cycles) * scale { criticalIO += outboundBound + fill - Double(outcome.cycles) * scale }
-                }
-            }
-            simulatedPanels = chosen.count
         }
 
         breakdown.imbalanceIdle = max(0, criticalBusy - meanBusy) + criticalNeighbour
@@ -248,20 +341,27 @@ struct ProductSimulator {
 
     /// The strip of one panel: its core rows, one column (every column of a row receives the
     /// same weights and holds as many positions, so one stands for all; the farthest is
-    /// simulated, so its stream latency is the longest).
-    func strip(_ task: ProductTask, mapping: ProductMapping, costs: ProductCosts, counts: Counts, panel: Int, window: Int,
-               send: (Int) -> TaskCost, store: (Int) -> TaskCost, interval: (Double) -> (Double, Bool),
-               panelSums: PanelSums, columns: Int = 1) -> StripSpec {
+    /// simulated, so its stream latency is the longest), the first `window` output rows; all
+    /// `columns` when asked (functional mode), with the stream at the link's rate.
+    func strip(_ analysis: Analysis, panel: Int, window: Int, columns: Int = 1, linkRate: Bool = false) -> StripSpec {
+        let task = analysis.task
+        let mapping = analysis.mapping
+        let layout = analysis.layout
+        let costs = analysis.costs
         let rows = mapping.rows
-        let perWavelet = mapping.weightsPerWavelet
-        let first = panel * mapping.groupsPerPanel
+        let first = layout.groups(panel: panel).lowerBound
+        let encoding = machine.weightEncoding
+        let mask = task.mask
         var wavelets = [Int32](repeating: 0, count: window * rows)
-        var largest = 0
+        var weights = [Int32](repeating: 0, count: window * rows)
+        var keys = [[Int32]](repeating: [], count: rows)
         for group in 0..<window {
             for row in 0..<rows {
-                let count = counts.count(group: first + group, row: row)
-                largest = max(largest, count)
-                wavelets[group * rows + row] = Int32((count + perWavelet - 1) / perWavelet)
+                let stream = analysis.streams.stream(group: first + group, row: row)
+                wavelets[group * rows + row] = Int32(stream.wavelets)
+                weights[group * rows + row] = stream.weights
+                let slice = layout.slice(panel: panel, row: row)
+                encoding.appendKeys(of: mask, row: first + group, from: slice.lowerBound, to: slice.upperBound, to: &keys[row])
             }
         }
         let fabric = machine.components.fabric
@@ -269,21 +369,21 @@ struct ProductSimulator {
         let relay = Int64(fabric.relayCyclesPerWavelet)
         let chain: StripSpec.Chain
         let chainValues: StripSpec.ChainValues
-        var sendTable: [TaskCost]
-        var storeTable: [TaskCost]
+        let sendTable: [TaskCost]
+        let storeTable: [TaskCost]
         if task.isWeightGradient {
             chain = .identicalRow(latency: Int64(mapping.columns - 1) * hop)
-            // One partial dot product per weight; a wavelet carries `perWavelet` weights.
-            chainValues = .perWavelet(perWavelet)
-            sendTable = (0...(largest + perWavelet)).map { send($0) }
-            storeTable = sendTable
+            // One partial dot product per weight the core received.
+            chainValues = .perGroupRow(weights)
+            sendTable = analysis.send
+            storeTable = analysis.store
         } else {
             chain = .column
             chainValues = .constant(mapping.positionsPerColumn)
-            sendTable = [send(mapping.positionsPerColumn)]
-            storeTable = [store(mapping.positionsPerColumn)]
+            sendTable = analysis.send
+            storeTable = analysis.store
         }
-        let streams = (0..<rows).map { interval(panelSums.wavelets[$0]) }
+        let rowStreams = (0..<rows).map { linkRate ? (1, false) : analysis.interval(analysis.panelSums[panel].wavelets[$0]) }
         let latencies = (0..<columns).map { column -> Int64 in
             // One simulated column stands for the farthest; all columns when they are all simulated.
             let position = columns == 1 ? mapping.latencyHops : column % mapping.subregionWidth + 1 + column / mapping.subregionWidth
@@ -291,13 +391,13 @@ struct ProductSimulator {
         }
         return StripSpec(
             rows: rows, columns: columns, groups: window, wavelets: wavelets,
-            itemCosts: .uniform([TaskCost](repeating: costs.item, count: columns)), controlCost: costs.control,
+            itemCosts: .keyed(keys: keys, table: [[TaskCost]](repeating: costs.keyed, count: columns)), controlCost: costs.control,
             chain: chain, chainValues: chainValues, linkCyclesPerValue: costs.linkCyclesPerValue,
             sendCost: [[TaskCost]](repeating: sendTable, count: columns),
             storeCost: [[TaskCost]](repeating: storeTable, count: columns),
-            streamInterval: streams.map(\.0), streamIOLimited: streams.map(\.1), columnLatency: latencies,
+            streamInterval: rowStreams.map(\.0), streamIOLimited: rowStreams.map(\.1), columnLatency: latencies,
             relayCycles: Int(relay), hopLatency: hop, inputBuffer: fabric.inputBuffer,
-            accumulatorBuffers: machine.components.core.accumulatorBuffers,
+            accumulatorBuffers: mapping.accumulatorBuffers,
             drainCycles: Int64(machine.components.core.drainCycles))
     }
 }

@@ -22,8 +22,9 @@ struct StripSpec {
     enum ChainValues {
         /// The same count for every group (an output row of `count` positions).
         case constant(Int)
-        /// One per weight the row received for the group: wavelets × weights per wavelet.
-        case perWavelet(Int)
+        /// Per (group, row), `values[group * rows + row]` (one partial dot product per weight
+        /// the row received for the group).
+        case perGroupRow([Int32])
     }
 
     /// The cost of each wavelet's task.
@@ -74,7 +75,7 @@ struct StripSpec {
     func chainValueCount(group: Int, row: Int) -> Int {
         switch chainValues {
         case .constant(let count): count
-        case .perWavelet(let weights): waveletCount(group: group, row: row) * weights
+        case .perGroupRow(let values): Int(values[group * rows + row])
         }
     }
 }

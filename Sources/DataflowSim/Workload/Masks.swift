@@ -73,6 +73,25 @@ public struct MaskBits: Sendable, Hashable {
         }
     }
 
+    /// Adds, for every column, its non-zeros in `rows` to `counts` (`columns` long).
+    func addColumnCounts(rows range: Range<Int>, to counts: inout [Double]) {
+        precondition(counts.count == columns)
+        words.withUnsafeBufferPointer { words in
+            counts.withUnsafeMutableBufferPointer { counts in
+                for row in range {
+                    let base = row * wordsPerRow
+                    for word in 0..<wordsPerRow {
+                        var bits = words[base + word]
+                        while bits != 0 {
+                            counts[word * 64 + bits.trailingZeroBitCount] += 1
+                            bits &= bits - 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The transpose (`columns × rows`).
     public func transposed() -> MaskBits {
         var result = MaskBits(zeroRows: columns, columns: rows)
@@ -89,6 +108,79 @@ public struct MaskBits: Sendable, Hashable {
         self.columns = columns
         wordsPerRow = (columns + 63) / 64
         words = [UInt64](repeating: 0, count: rows * wordsPerRow)
+    }
+
+    /// Sets entry (row, column) to one.
+    mutating func insert(row: Int, column: Int) {
+        words[row * wordsPerRow + column / 64] |= UInt64(1) << UInt64(column % 64)
+    }
+
+    /// The bits of `row` in word `word` that lie in columns `start..<end`.
+    @inline(__always)
+    private func bits(row: Int, word: Int, from start: Int, to end: Int) -> UInt64 {
+        var bits = words[row * wordsPerRow + word]
+        if word == start / 64 { bits &= ~0 << UInt64(start % 64) }
+        if word == (end - 1) / 64, end % 64 != 0 { bits &= (UInt64(1) << UInt64(end % 64)) - 1 }
+        return bits
+    }
+
+    /// Runs of consecutive non-zeros of `row` in columns `start..<end` (a run cut by `start`
+    /// or `end` counts from or to there).
+    func runCount(row: Int, from start: Int, to end: Int) -> Int {
+        guard start < end else { return 0 }
+        var total = 0
+        var carry: UInt64 = 0  // whether the column just before this word is a non-zero in range
+        for word in (start / 64)...((end - 1) / 64) {
+            let bits = bits(row: row, word: word, from: start, to: end)
+            // A run starts where a one follows a zero (or the range's start).
+            total += (bits & ~(bits << 1 | carry)).nonzeroBitCount
+            carry = bits >> 63
+        }
+        return total
+    }
+
+    /// Calls `body(start, length)` for each run of consecutive non-zeros of `row` in
+    /// columns `start..<end`, in order.
+    func forEachRun(row: Int, from start: Int, to end: Int, _ body: (Int, Int) -> Void) {
+        guard start < end else { return }
+        var runStart = -1
+        for word in (start / 64)...((end - 1) / 64) {
+            var bits = bits(row: row, word: word, from: start, to: end)
+            var offset = 0
+            while offset < 64 {
+                if runStart < 0 {
+                    // Skip zeros to the next one.
+                    guard bits != 0 else { break }
+                    let skip = bits.trailingZeroBitCount
+                    offset += skip
+                    bits >>= UInt64(skip)
+                    runStart = word * 64 + offset
+                }
+                // Ones up to the next zero.
+                let ones = (~bits).trailingZeroBitCount
+                offset += ones
+                bits = ones == 64 ? 0 : bits >> UInt64(ones)
+                if offset < 64 {
+                    body(runStart, word * 64 + offset - runStart)
+                    runStart = -1
+                }
+            }
+        }
+        if runStart >= 0 { body(runStart, end - runStart) }
+    }
+
+    /// The masks stacked vertically (rows of the first, then of the second...), all with
+    /// the same number of columns.
+    static func stacked(_ parts: [MaskBits]) -> MaskBits {
+        let columns = parts.first?.columns ?? 0
+        precondition(parts.allSatisfy { $0.columns == columns }, "stacked masks need the same number of columns")
+        var result = MaskBits(zeroRows: parts.reduce(0) { $0 + $1.rows }, columns: columns)
+        var offset = 0
+        for part in parts {
+            result.words.replaceSubrange(offset..<(offset + part.words.count), with: part.words)
+            offset += part.words.count
+        }
+        return result
     }
 }
 
