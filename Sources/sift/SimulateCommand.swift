@@ -128,6 +128,10 @@ struct SimulateNetworkCommand: ParsableCommand {
     @Flag(name: .customLong("no-dense-baseline"), help: "Do not simulate the dense model for the speedup.")
     var noDenseBaseline = false
 
+    @Flag(name: .customLong("no-fuse-shared-input"),
+          help: "Run the weight products that read the same activation one by one instead of stacked into one product.")
+    var noFuseSharedInput = false
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -144,7 +148,7 @@ struct SimulateNetworkCommand: ParsableCommand {
                 model: modelOptions.model, transformed: transformed, batch: batchSize, execution: try parseExecution(execution),
                 mode: try machineOptions.simulationMode(), activationSparsity: try parseActivationSparsity(activationSparsity),
                 seed: machineOptions.seed, traceLayer: traceLayer, compareWithDense: !noDenseBaseline,
-                progress: machineOptions.progress)
+                fuseSharedInputs: !noFuseSharedInput, progress: machineOptions.progress)
             let run = try NetworkSimulation.run(request, machine: machine)
             let summary = ReportText.table(run.report, machine: machine.config)
             let results = try ReportText.json(run.report)
@@ -272,6 +276,10 @@ struct SimulateSweepCommand: ParsableCommand {
     @Option(name: .customLong("activation-sparsity"), help: "Pipelined: zero fraction of ReLU outputs, or 'measured'.")
     var activationSparsity = "0"
 
+    @Flag(name: .customLong("no-fuse-shared-input"),
+          help: "Run the weight products that read the same activation one by one instead of stacked into one product.")
+    var noFuseSharedInput = false
+
     @OptionGroup var machineOptions: MachineArguments
 
     @Option(help: "Run shard i of n (1-based, e.g. 2/3): its points plus the dense baseline they need.")
@@ -304,7 +312,8 @@ struct SimulateSweepCommand: ParsableCommand {
                                         patterns: patternList, batch: batchSize, execution: executionMode, mode: mode,
                                         activation: try parseActivationSparsity(activationSparsity), seed: machineOptions.seed,
                                         options: TransformOptions(distribution: parsedDistribution), machine: machine,
-                                        shard: parsedShard, progress: machineOptions.progress)
+                                        shard: parsedShard, fuseSharedInputs: !noFuseSharedInput,
+                                        progress: machineOptions.progress)
             } else {
                 guard let m, let k, let n else {
                     throw SimulatorError.invalidArgument("give --model, or --m, --k and --n for a single product")

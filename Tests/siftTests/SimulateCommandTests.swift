@@ -68,6 +68,22 @@ struct SimulateCommandTests {
         #expect(lines.dropFirst().allSatisfy { $0.hasSuffix(",2/2," + $0.split(separator: ",").last!) })
     }
 
+    @Test func fusionCanBeTurnedOff() throws {
+        let base = ["simulate"] + Self.mlp + ["--transform", "parallel", "--sparsity", "0.5", "--batch-size", "4", "--json"]
+        let fused = try json(try SiftProcess.run(base))
+        let separate = try json(try SiftProcess.run(base + ["--no-fuse-shared-input"]))
+        #expect(fused["fuse_shared_input"] as? Bool == true && separate["fuse_shared_input"] as? Bool == false)
+        let names = { (report: [String: Any]) in ((report["layers"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String } }
+        #expect(names(fused).contains { $0.contains("+") } && !names(separate).contains { $0.contains("+") })
+        let sweep = try SiftProcess.run(["simulate", "sweep"] + Self.mlp + ["--transforms", "dense,parallel", "--sparsities", "0.5",
+                                                                            "--no-fuse-shared-input"])
+        #expect(sweep.status == 0, "\(sweep.standardError)")
+        let lines = sweep.standardOutput.split(separator: "\n")
+        let header = lines[0].split(separator: ",").map(String.init)
+        let column = try #require(header.firstIndex(of: "fuse_shared_input"))
+        #expect(lines.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false)[column] == "false" })
+    }
+
     @Test func badInputIsRefused() throws {
         let folder = try ScratchFolder()
         try refusal(["--model", "resnet-9000"], mentions: "unknown model")

@@ -26,11 +26,14 @@ public struct NetworkRequest: Sendable {
     /// The layer whose product the region timeline shows (default: the slowest product).
     public var traceLayer: String?
     public var compareWithDense: Bool
+    /// Stack the weight products that read the same activation into one (`Lowering.fuseSharedInputs`).
+    public var fuseSharedInputs: Bool
     public var progress: (@Sendable (String) -> Void)?
 
     public init(model: String, transformed: TransformedNetwork, batch: Int = 1, execution: Execution = .weightStreaming,
                 mode: SimulationMode = .cycle, activationSparsity: ActivationSparsitySetting = .fixed(0), seed: UInt64 = 0,
-                traceLayer: String? = nil, compareWithDense: Bool = true, progress: (@Sendable (String) -> Void)? = nil) {
+                traceLayer: String? = nil, compareWithDense: Bool = true, fuseSharedInputs: Bool = true,
+                progress: (@Sendable (String) -> Void)? = nil) {
         self.model = model
         self.transformed = transformed
         self.batch = batch
@@ -40,6 +43,7 @@ public struct NetworkRequest: Sendable {
         self.seed = seed
         self.traceLayer = traceLayer
         self.compareWithDense = compareWithDense
+        self.fuseSharedInputs = fuseSharedInputs
         self.progress = progress
     }
 
@@ -146,7 +150,8 @@ public enum NetworkSimulation {
             speedupVsDense: dense.map { $0.cycles / sparse.cycles },
             idealSpeedup: dense.map { $0.trainingMACs / sparse.trainingMACs },
             breakdown: sparse.breakdown, utilisation: sparse.trainingMACs / (seconds * peak), trainingMACs: sparse.trainingMACs,
-            dense: denseBaseline, activationSparsity: sparse.activationNote, layers: sparse.rows,
+            dense: denseBaseline, activationSparsity: sparse.activationNote, fuseSharedInputs: request.fuseSharedInputs,
+            layers: sparse.rows,
             fidelityNote: sparse.fidelityNote, notes: transformed.notes + sparse.notes, simulator: stats)
         var time = 0.0
         var spans: [StepSpanRecord] = []
@@ -162,24 +167,37 @@ public enum NetworkSimulation {
 
     static func step(_ network: Network, request: NetworkRequest, machine: DataflowMachine, label: String,
                      traceLayer: String?) throws -> StepOutcome {
-        let lowered = Lowering.lower(network)
-        if let traceLayer, !lowered.products.contains(where: { $0.node == traceLayer }) {
-            let names = lowered.products.map(\.node)
-            throw SimulatorError.invalidArgument(
-                "--trace-layer \(traceLayer) is not a matrix product of \(network.name); its products include \(names.prefix(8).joined(separator: ", "))\(names.count > 8 ? ", ..." : "")")
+        var lowered = Lowering.lower(network)
+        if request.fuseSharedInputs { lowered = Lowering.fuseSharedInputs(lowered) }
+        // A layer fused with others is traced as the fused product.
+        var traceLayer = traceLayer
+        if let name = traceLayer {
+            guard let product = lowered.products.first(where: { $0.node == name || $0.layers.contains(name) }) else {
+                let names = lowered.products.flatMap(\.layers)
+                throw SimulatorError.invalidArgument(
+                    "--trace-layer \(name) is not a matrix product of \(network.name); its products include \(names.prefix(8).joined(separator: ", "))\(names.count > 8 ? ", ..." : "")")
+            }
+            traceLayer = product.node
         }
         let progress = request.progress.map { report in { @Sendable (text: String) in report("\(label)\(text)") } }
+        var result: StepOutcome
         switch request.execution {
         case .weightStreaming:
-            let result = try WeightStreaming.simulate(lowered, batch: request.batch, machine: machine, mode: request.mode,
-                                                      seed: request.seed, traceLayer: traceLayer, progress: progress)
-            return outcome(result, lowered: lowered, machine: machine, mode: request.mode)
+            let step = try WeightStreaming.simulate(lowered, batch: request.batch, machine: machine, mode: request.mode,
+                                                    seed: request.seed, traceLayer: traceLayer, progress: progress)
+            result = outcome(step, lowered: lowered, machine: machine, mode: request.mode)
         case .pipelined:
             let zeros = try ActivationZeros.perProduct(lowered, network: network, setting: request.activationSparsity,
                                                         seed: request.seed)
-            return try Pipelined.simulate(lowered, batch: request.batch, machine: machine, mode: request.mode, seed: request.seed,
-                                          activation: zeros, traceLayer: traceLayer, progress: progress)
+            result = try Pipelined.simulate(lowered, batch: request.batch, machine: machine, mode: request.mode, seed: request.seed,
+                                            activation: zeros, traceLayer: traceLayer, progress: progress)
         }
+        let fused = lowered.products.filter { !$0.members.isEmpty }
+        if !fused.isEmpty {
+            let layers = fused.reduce(0) { $0 + $1.members.count }
+            result.notes.append("horizontal fusion: \(layers) weight products that read the same activation run as \(fused.count) stacked products (e.g. \(fused[0].node)); --no-fuse-shared-input runs them one by one")
+        }
+        return result
     }
 
     static func outcome(_ result: WeightStreaming.StepResult, lowered: LoweredNetwork, machine: DataflowMachine,

@@ -14,7 +14,7 @@ public enum Sweep {
     public static let columns = [
         "format_version", "kind", "model", "transform", "requested_sparsity", "sparsity", "pattern", "base", "m", "k", "n",
         "batch_size", "sequence_length", "execution", "mode", "config", "config_digest", "seed", "activation_sparsity",
-        "cycles", "seconds", "step_seconds", "samples_per_second", "dense_cycles", "speedup_vs_dense", "ideal_speedup",
+        "fuse_shared_input", "cycles", "seconds", "step_seconds", "samples_per_second", "dense_cycles", "speedup_vs_dense", "ideal_speedup",
         "utilisation", "training_macs",
     ] + Breakdown().named.map(\.0) + ["error"]
 
@@ -105,11 +105,11 @@ public enum Sweep {
     public static func network(model: String, dense: Network, transforms: [TransformKind], sparsities: [Double],
                                patterns: [SparsityPattern], batch: Int, execution: Execution, mode: SimulationMode,
                                activation: ActivationSparsitySetting, seed: UInt64, options: TransformOptions,
-                               machine: DataflowMachine, shard: Shard = .whole,
+                               machine: DataflowMachine, shard: Shard = .whole, fuseSharedInputs: Bool = true,
                                progress: (@Sendable (String) -> Void)?) throws -> String {
         let digest = digest(machine.config.resolved)
         let sequence = dense.metadata.transformer != nil ? String(dense.input.shape.first ?? 0) : ""
-        let prefix = "\(model)|b\(batch)|t\(sequence)|\(execution.rawValue)|\(mode.rawValue)|\(activationLabel(activation))"
+        let prefix = "\(model)|b\(batch)|t\(sequence)|\(execution.rawValue)|\(mode.rawValue)|\(activationLabel(activation))|f\(fuseSharedInputs)"
         let points = points(transforms: transforms, sparsities: sparsities, patterns: patterns, prefix: prefix)
         return try run(points, shard: shard, measure: { point, baseline in
             var values = blank([
@@ -118,13 +118,15 @@ public enum Sweep {
                 "batch_size": String(batch), "execution": execution.rawValue, "mode": mode.rawValue,
                 "config": machine.config.name, "config_digest": digest, "seed": String(seed),
                 "activation_sparsity": activationLabel(activation), "sequence_length": sequence,
+                "fuse_shared_input": String(fuseSharedInputs),
             ])
             do {
                 var transformOptions = options
                 transformOptions.pattern = point.pattern
                 let transformed = try SparseIFT.transform(dense, kind: point.transform, sparsity: point.sparsity, options: transformOptions)
                 let request = NetworkRequest(model: model, transformed: transformed, batch: batch, execution: execution, mode: mode,
-                                             activationSparsity: activation, seed: seed, compareWithDense: false)
+                                             activationSparsity: activation, seed: seed, compareWithDense: false,
+                                             fuseSharedInputs: fuseSharedInputs)
                 let report = try NetworkSimulation.run(request, machine: machine).report
                 values["sparsity"] = ReportText.number(report.sparsity)
                 values["pattern"] = report.pattern

@@ -15,21 +15,31 @@ public enum ActivationZeros {
     /// One entry per product of `lowered`.
     static func perProduct(_ lowered: LoweredNetwork, network: Network, setting: ActivationSparsitySetting,
                            seed: UInt64) throws -> (values: [Product], note: String) {
+        /// A fused product's zeros: its members' (they share the input), the gradients'
+        /// weighted by each member's rows.
+        func combined(_ product: LoweredProduct, _ zeros: (LoweredProduct) -> Product) -> Product {
+            guard !product.members.isEmpty else { return zeros(product) }
+            let parts = product.members.map { ($0.M, zeros($0)) }
+            let gradient = parts.reduce(0.0) { $0 + Double($1.0) * $1.1.gradient } / Double(max(1, product.M))
+            return Product(input: parts[0].1.input, gradient: gradient)
+        }
         switch setting {
         case .fixed(let fraction):
-            let values = lowered.products.map {
-                Product(input: $0.inputFromReLU ? fraction : 0, gradient: $0.outputToReLU ? fraction : 0)
+            let values = lowered.products.map { product in
+                combined(product) { Product(input: $0.inputFromReLU ? fraction : 0, gradient: $0.outputToReLU ? fraction : 0) }
             }
             return (values, String(format: "fixed: %.4f of every ReLU output (--activation-sparsity)", fraction))
         case .measured:
             let measured = try measure(network, seed: seed)
             let byName = Dictionary(uniqueKeysWithValues: network.nodes.map { ($0.name, $0) })
             let consumers = network.consumers
-            let values = lowered.products.map { product -> Product in
-                guard let node = byName[product.node] else { return Product(input: 0, gradient: 0) }
-                let input = node.inputs.first.flatMap { measured[$0] } ?? 0
-                let output = consumers[node.id].count == 1 ? measured[consumers[node.id][0]] ?? 0 : 0
-                return Product(input: product.inputFromReLU ? input : 0, gradient: product.outputToReLU ? output : 0)
+            let values = lowered.products.map { fused in
+                combined(fused) { product -> Product in
+                    guard let node = byName[product.node] else { return Product(input: 0, gradient: 0) }
+                    let input = node.inputs.first.flatMap { measured[$0] } ?? 0
+                    let output = consumers[node.id].count == 1 ? measured[consumers[node.id][0]] ?? 0 : 0
+                    return Product(input: product.inputFromReLU ? input : 0, gradient: product.outputToReLU ? output : 0)
+                }
             }
             let mean = measured.isEmpty ? 0 : measured.values.reduce(0, +) / Double(measured.count)
             return (values, String(format: "measured: reference forward pass, seed %llu, one seeded random sample; %d ReLU outputs, mean zero fraction %.4f",

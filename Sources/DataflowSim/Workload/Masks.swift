@@ -191,6 +191,12 @@ public enum MaskSource {
     /// The mask of one product's weight (all groups stacked), or nil when it is dense.
     public static func mask(of product: LoweredProduct, seed: UInt64) throws -> MaskBits? {
         guard let weight = product.weight, weight.isSparse else { return nil }
+        if !product.members.isEmpty {
+            // A fused product: its members' masks stacked (all ones for a dense member).
+            return MaskBits.stacked(try product.members.map {
+                try mask(of: $0, seed: seed) ?? MaskBits(denseRows: $0.weightRows, columns: $0.K)
+            })
+        }
         return try mask(layer: product.node, rows: product.weightRows, reduction: product.K, sparsity: weight.sparsity,
                         pattern: weight.pattern, seed: seed)
     }
