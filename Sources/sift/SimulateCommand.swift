@@ -132,6 +132,9 @@ struct SimulateNetworkCommand: ParsableCommand {
           help: "Run the weight products that read the same activation one by one instead of stacked into one product.")
     var noFuseSharedInput = false
 
+    @Flag(help: "Pipelined: also run the step with real values (linear layers and ReLUs) and check every pass against the dense reference.")
+    var functional = false
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -148,7 +151,7 @@ struct SimulateNetworkCommand: ParsableCommand {
                 model: modelOptions.model, transformed: transformed, batch: batchSize, execution: try parseExecution(execution),
                 mode: try machineOptions.simulationMode(), activationSparsity: try parseActivationSparsity(activationSparsity),
                 seed: machineOptions.seed, traceLayer: traceLayer, compareWithDense: !noDenseBaseline,
-                fuseSharedInputs: !noFuseSharedInput, progress: machineOptions.progress)
+                fuseSharedInputs: !noFuseSharedInput, functional: functional, progress: machineOptions.progress)
             let run = try NetworkSimulation.run(request, machine: machine)
             let summary = ReportText.table(run.report, machine: machine.config)
             let results = try ReportText.json(run.report)

@@ -210,3 +210,85 @@ struct NetworkTests {
         #expect(first.cycles == second.cycles)
     }
 }
+
+@Suite("Functional mode of layer-pipelined execution")
+struct PipelinedFunctionalTests {
+    func mlp(_ kind: TransformKind, _ sparsity: Double, pattern: SparsityPattern = .unstructured) throws -> Network {
+        let dense = try ModelZoo.build("mlp", options: ModelZoo.Options(mlpWidths: [32, 48, 40, 10]))
+        return try SparseIFT.transform(dense, kind: kind, sparsity: sparsity, options: TransformOptions(pattern: pattern)).network
+    }
+
+    @Test(arguments: SlicingPolicy.allCases)
+    func everyStageMatchesTheReferenceAndSkipsRealZeros(slicing: SlicingPolicy) throws {
+        let machine = try machine("research-mesh", ["mapping.slicing=\(slicing.rawValue)"])
+        for (kind, sparsity, pattern) in [(TransformKind.dense, 0.0, SparsityPattern.unstructured), (.wide, 0.75, .unstructured),
+                                          (.wide, 0.5, .block(rows: 4, columns: 4))] {
+            let report = try FunctionalPipelined.network(try mlp(kind, sparsity, pattern: pattern), batch: 6, machine: machine, seed: 2)
+            for check in report.checks {
+                #expect(check.result.passed, "\(slicing) \(kind) \(check.name): \(check.result.maxError) > \(check.result.tolerance)")
+            }
+            // Forward, weight gradient per layer, input gradient but for the first layer, the output.
+            #expect(report.checks.count == 3 + 3 + 2 + 1)
+            // fc2 and fc3 read ReLU outputs: their real zeros were not sent; fc1 reads the input.
+            let fc2 = try #require(report.checks.first { $0.name == "fc2 forward" })
+            #expect(fc2.skippedZeros > fc2.streamed / 5 && fc2.skippedZeros < fc2.streamed)
+            #expect(report.checks.first { $0.name == "fc1 forward" }?.skippedZeros == 0)
+            // fc2's output gradient passes through relu2's derivative: zeros there too; fc3's
+            // (the seeded gradient of the output) has none.
+            #expect((report.checks.first { $0.name == "fc2 input_gradient" }?.skippedZeros ?? 0) > 0)
+            #expect(report.checks.first { $0.name == "fc3 input_gradient" }?.skippedZeros == 0)
+            #expect(report.passed)
+        }
+    }
+
+    @Test func sendingZerosChangesNothingButTheCount() throws {
+        let network = try mlp(.wide, 0.5)
+        let skipping = try FunctionalPipelined.network(network, batch: 4, machine: try machine("research-mesh"), seed: 5)
+        let sending = try FunctionalPipelined.network(network, batch: 4,
+                                                      machine: try machine("research-mesh", ["pipelined.skip_zero_activations=false"]),
+                                                      seed: 5)
+        #expect(skipping.passed && sending.passed)
+        #expect(skipping.skippedZeros > 0 && sending.skippedZeros == 0)
+    }
+
+    @Test func singleProductsMatchInEveryPass() throws {
+        let machine = try machine("research-mesh", ["mapping.region_width=8", "mapping.region_height=8"])
+        for (pattern, sparsity) in [(SparsityPattern.unstructured, 0.0), (.unstructured, 0.7), (.nOfM(n: 2, m: 4), 0.5),
+                                    (.block(rows: 4, columns: 4), 0.5)] {
+            let report = try MatmulSimulation.run(MatmulRequest(m: 40, k: 56, n: 12, sparsity: sparsity, pattern: pattern,
+                                                                passes: Pass.allCases, execution: .pipelined, activationSparsity: 0.5,
+                                                                functional: true, seed: 3), machine: machine)
+            #expect(report.functional?.passed == true, "\(pattern) s=\(sparsity): \(String(describing: report.functional))")
+        }
+    }
+
+    @Test func aWrongWeightIsCaught() throws {
+        // The check is not vacuous: a stage that used another weight is flagged.
+        let machine = try machine("research-mesh", ["mapping.region_width=8", "mapping.region_height=8"])
+        let product = LoweredProduct(node: "fc", kind: .linear, M: 24, K: 32, N: 5, groups: 1, weight: nil, weightRows: 24,
+                                     inputFromReLU: false, outputToReLU: false, needsInputGradient: true)
+        let stage = try PipelinedMapper.stage(index: 0, product: product, mask: nil, zeros: .init(input: 0, gradient: 0), cores: 64,
+                                              machine: machine)
+        let w = MaskSource.values(count: 24 * 32, seed: 1, stream: "w")
+        let x = MaskSource.values(count: 32 * 5, seed: 1, stream: "x")
+        var wrong = w
+        wrong[7 * 32 + 3] += 0.25
+        let expected = FunctionalPipelined.product(w, x, rows: 24, reduction: 32, positions: 5)
+        let right = FunctionalPipelined.run(stage, .forward, weights: w, streamed: x, positions: 5, machine: machine).output
+        let bad = FunctionalPipelined.run(stage, .forward, weights: wrong, streamed: x, positions: 5, machine: machine).output
+        #expect(FunctionalPipelined.check(right, against: expected).passed)
+        #expect(!FunctionalPipelined.check(bad, against: expected).passed)
+    }
+
+    @Test func networksItCannotRunAreRefused() throws {
+        let resnet = try ModelZoo.build("resnet18-cifar")
+        #expect(throws: SimulatorError.self) {
+            _ = try FunctionalPipelined.network(resnet, batch: 1, machine: try machine("research-mesh"), seed: 0)
+        }
+        let mlp = try SparseIFT.transform(try ModelZoo.build("mlp", options: ModelZoo.Options(mlpWidths: [32, 48, 10])), kind: .dense,
+                                          sparsity: 0)
+        #expect(throws: SimulatorError.self) {
+            _ = try NetworkSimulation.run(NetworkRequest(model: "mlp", transformed: mlp, functional: true), machine: try machine("research-mesh"))
+        }
+    }
+}

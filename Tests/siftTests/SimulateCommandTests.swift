@@ -68,6 +68,19 @@ struct SimulateCommandTests {
         #expect(lines.dropFirst().allSatisfy { $0.hasSuffix(",2/2," + $0.split(separator: ",").last!) })
     }
 
+    @Test func pipelinedFunctionalMode() throws {
+        let outcome = try SiftProcess.run(["simulate", "--model", "mlp", "--mlp-widths", "32,48,40,10", "--config", Self.research,
+                                           "--quiet", "--execution", "pipelined", "--functional", "--batch-size", "4"])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(outcome.standardOutput.contains("functional: every pass matches the dense reference"))
+        try refusal(["--model", "mlp", "--functional"], mentions: "functional mode runs layer-pipelined execution")
+        let matmul = try SiftProcess.run(["simulate", "matmul", "--m", "24", "--k", "40", "--n", "8", "--sparsity", "0.5",
+                                          "--execution", "pipelined", "--activation-sparsity", "0.5", "--functional",
+                                          "--config", Self.research, "--passes", "forward,input_gradient,weight_gradient"])
+        #expect(matmul.status == 0, "\(matmul.standardError)")
+        #expect(matmul.standardOutput.contains("functional: matches the dense reference product"))
+    }
+
     @Test func fusionCanBeTurnedOff() throws {
         let base = ["simulate"] + Self.mlp + ["--transform", "parallel", "--sparsity", "0.5", "--batch-size", "4", "--json"]
         let fused = try json(try SiftProcess.run(base))

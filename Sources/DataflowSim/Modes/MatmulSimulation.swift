@@ -88,9 +88,6 @@ public struct MatmulRequest: Sendable {
         guard !activationSparsity.isNaN, activationSparsity >= 0, activationSparsity < 1 else {
             throw SimulatorError.invalidArgument("--activation-sparsity must be in [0, 1), got \(activationSparsity)")
         }
-        if functional, execution == .pipelined {
-            throw SimulatorError.invalidArgument("functional mode runs the weight-streaming dataflow; drop --execution pipelined")
-        }
     }
 }
 
@@ -165,12 +162,18 @@ public enum MatmulSimulation {
         if request.functional {
             var mask: MaskBits?
             if case .sparse(let bits) = sparse { mask = bits }
-            // The pass furthest from its tolerance speaks for all.
-            let results = try request.passes.map { pass in
-                try Functional.weightStreaming(m: request.m, k: request.k, n: request.n, mask: mask, pattern: request.pattern,
-                                               pass: pass, machine: machine, seed: request.seed)
+            if request.execution == .pipelined {
+                functional = try FunctionalPipelined.product(
+                    m: request.m, k: request.k, n: request.n, mask: mask, pattern: request.pattern, sparsity: s,
+                    activationSparsity: request.activationSparsity, passes: request.passes, machine: machine, seed: request.seed)
+            } else {
+                // The pass furthest from its tolerance speaks for all.
+                let results = try request.passes.map { pass in
+                    try Functional.weightStreaming(m: request.m, k: request.k, n: request.n, mask: mask, pattern: request.pattern,
+                                                   pass: pass, machine: machine, seed: request.seed)
+                }
+                functional = results.max { $0.maxError / $0.tolerance < $1.maxError / $1.tolerance }
             }
-            functional = results.max { $0.maxError / $0.tolerance < $1.maxError / $1.tolerance }
         }
         let sparseResults = try products(sparse, sparsity: s, pattern: label)
         let denseResults = s > 0 && compareWithDense ? try products(.dense, sparsity: 0, pattern: "dense") : sparseResults

@@ -28,11 +28,13 @@ public struct NetworkRequest: Sendable {
     public var compareWithDense: Bool
     /// Stack the weight products that read the same activation into one (`Lowering.fuseSharedInputs`).
     public var fuseSharedInputs: Bool
+    /// Pipelined execution: also run the step with values (`FunctionalPipelined`) and check it.
+    public var functional: Bool
     public var progress: (@Sendable (String) -> Void)?
 
     public init(model: String, transformed: TransformedNetwork, batch: Int = 1, execution: Execution = .weightStreaming,
                 mode: SimulationMode = .cycle, activationSparsity: ActivationSparsitySetting = .fixed(0), seed: UInt64 = 0,
-                traceLayer: String? = nil, compareWithDense: Bool = true, fuseSharedInputs: Bool = true,
+                traceLayer: String? = nil, compareWithDense: Bool = true, fuseSharedInputs: Bool = true, functional: Bool = false,
                 progress: (@Sendable (String) -> Void)? = nil) {
         self.model = model
         self.transformed = transformed
@@ -44,6 +46,7 @@ public struct NetworkRequest: Sendable {
         self.traceLayer = traceLayer
         self.compareWithDense = compareWithDense
         self.fuseSharedInputs = fuseSharedInputs
+        self.functional = functional
         self.progress = progress
     }
 
@@ -110,10 +113,16 @@ public enum NetworkSimulation {
         if case .fixed(let value) = request.activationSparsity, value.isNaN || value < 0 || value >= 1 {
             throw SimulatorError.invalidArgument("--activation-sparsity must be in [0, 1) or 'measured', got \(value)")
         }
+        if request.functional, request.execution != .pipelined {
+            throw SimulatorError.invalidArgument(
+                "a network's functional mode runs layer-pipelined execution (--execution pipelined); for weight streaming check single products with `sift simulate matmul --functional`")
+        }
         let clock = ContinuousClock()
         let start = clock.now
         let transformed = request.transformed
         let network = transformed.network
+        let functional = request.functional
+            ? try FunctionalPipelined.network(network, batch: request.batch, machine: machine, seed: request.seed) : nil
         let sparse = try step(network, request: request, machine: machine, label: "", traceLayer: request.traceLayer)
         let isDense = transformed.kind == .dense && transformed.sparsity == 0
         var dense: StepOutcome?
@@ -151,7 +160,7 @@ public enum NetworkSimulation {
             idealSpeedup: dense.map { $0.trainingMACs / sparse.trainingMACs },
             breakdown: sparse.breakdown, utilisation: sparse.trainingMACs / (seconds * peak), trainingMACs: sparse.trainingMACs,
             dense: denseBaseline, activationSparsity: sparse.activationNote, fuseSharedInputs: request.fuseSharedInputs,
-            layers: sparse.rows,
+            functional: functional, layers: sparse.rows,
             fidelityNote: sparse.fidelityNote, notes: transformed.notes + sparse.notes, simulator: stats)
         var time = 0.0
         var spans: [StepSpanRecord] = []

@@ -253,19 +253,10 @@ enum Pipelined {
                 sent += Int(count)
             }
         }
-        let chain: StripSpec.Chain = pass == .weightGradient ? .none : .column
         let values = isGradient ? stage.reductionPerRow : stage.outputsPerColumn
         let hop = Int64(fabric.hopLatency)
-        let spec = StripSpec(
-            rows: chainCount, columns: simulated.count, groups: window, wavelets: wavelets,
-            itemCosts: .keyed(keys: keys, table: table), controlCost: core.controlCost, chain: chain,
-            chainValues: .constant(values), linkCyclesPerValue: machine.linkCyclesPerPartialSum,
-            sendCost: [[TaskCost]](repeating: [core.reductionCost(.sendPartials, elements: values)], count: simulated.count),
-            storeCost: [[TaskCost]](repeating: [core.reductionCost(.storePartials, elements: values)], count: simulated.count),
-            streamInterval: [Double](repeating: 1, count: chainCount), streamIOLimited: [Bool](repeating: false, count: chainCount),
-            columnLatency: simulated.map { Int64($0 + 1) * (hop + Int64(fabric.relayCyclesPerWavelet)) },
-            relayCycles: fabric.relayCyclesPerWavelet, hopLatency: hop, inputBuffer: fabric.inputBuffer,
-            accumulatorBuffers: core.accumulatorBuffers, drainCycles: Int64(core.drainCycles), recordTimeline: timeline)
+        let spec = strip(stage, pass, slices: simulated, table: table, keys: keys, wavelets: wavelets, groups: window,
+                         machine: machine, timeline: timeline)
         let skipped = Double(window * geometry.streamedCount - sent) / Double(max(1, window * geometry.streamedCount))
         let transfer = (Double(values) * machine.linkCyclesPerPartialSum).rounded(.up)
         let fill = Double((simulated.map { $0 + 1 }.max() ?? 1)) * Double(hop) + Double(chainCount) * Double(hop) + transfer
@@ -297,7 +288,7 @@ enum Pipelined {
                             stats.conflicts += Int64(item.conflicts)
                         }
                         stats.busy += Int64(core.controlCost.busy)
-                        if chain != .none {
+                        if spec.chain != .none {
                             let charge = row == chainCount - 1 ? spec.storeCost[column][0] : spec.sendCost[column][0]
                             stats.busy += Int64(charge.busy)
                             stats.reduction += Int64(charge.busy)
@@ -307,12 +298,36 @@ enum Pipelined {
                     if stats.busy > busiest.busy { busiest = stats }
                 }
             }
-            let chainBound = chain == .none ? 0 : Double(window) * transfer
+            let chainBound = spec.chain == .none ? 0 : Double(window) * transfer
             let windowTime = max(Double(busiest.busy), chainBound) + fill
             let time = fill + (windowTime - fill) * scale
             return PassOutcome(cycles: time, breakdown: breakdown(all, total: time, factor: scale), skipped: skipped,
                                simulatedCycles: 0, events: 0, timeline: [])
         }
+    }
+
+    /// The strip of one pass: the chain's core rows and the cross `slices` simulated,
+    /// `groups` positions whose streamed values are `keys` (per chain row, in stream order;
+    /// `wavelets[group * rows + row]` of them per position).
+    static func strip(_ stage: PipelinedStage, _ pass: Pass, slices: [Int], table: [[TaskCost]], keys: [[Int32]],
+                      wavelets: [Int32], groups: Int, machine: DataflowMachine, timeline: Bool) -> StripSpec {
+        let core = machine.components.core
+        let fabric = machine.components.fabric
+        let isGradient = pass == .inputGradient
+        let chainCount = isGradient ? stage.columns : stage.rows
+        let values = isGradient ? stage.reductionPerRow : stage.outputsPerColumn
+        let hop = Int64(fabric.hopLatency)
+        return StripSpec(
+            rows: chainCount, columns: slices.count, groups: groups, wavelets: wavelets,
+            itemCosts: .keyed(keys: keys, table: table), controlCost: core.controlCost,
+            chain: pass == .weightGradient ? .none : .column,
+            chainValues: .constant(values), linkCyclesPerValue: machine.linkCyclesPerPartialSum,
+            sendCost: [[TaskCost]](repeating: [core.reductionCost(.sendPartials, elements: values)], count: slices.count),
+            storeCost: [[TaskCost]](repeating: [core.reductionCost(.storePartials, elements: values)], count: slices.count),
+            streamInterval: [Double](repeating: 1, count: chainCount), streamIOLimited: [Bool](repeating: false, count: chainCount),
+            columnLatency: slices.map { Int64($0 + 1) * (hop + Int64(fabric.relayCyclesPerWavelet)) },
+            relayCycles: fabric.relayCyclesPerWavelet, hopLatency: hop, inputBuffer: fabric.inputBuffer,
+            accumulatorBuffers: core.accumulatorBuffers, drainCycles: Int64(core.drainCycles), recordTimeline: timeline)
     }
 
     static func transposedForLoads(_ stage: PipelinedStage) -> MaskBits {

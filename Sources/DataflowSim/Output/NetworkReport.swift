@@ -82,6 +82,8 @@ public struct NetworkReport: Sendable, Codable {
     public let activationSparsity: String?
     /// Weight products that read the same activation were stacked into one (`Lowering.fuseSharedInputs`).
     public let fuseSharedInputs: Bool
+    /// Pipelined functional mode: every stage's passes and the output checked with values.
+    public let functional: PipelinedFunctionalReport?
     public let layers: [Row]
     /// What was simulated cycle by cycle and what was composed.
     public let fidelityNote: String
@@ -93,7 +95,7 @@ public struct NetworkReport: Sendable, Codable {
         case pattern, base, batchSize = "batch_size", sequenceLength = "sequence_length", execution, mode, config, seed, cycles
         case seconds, stepSeconds = "step_seconds", samplesPerSecond = "samples_per_second", speedupVsDense = "speedup_vs_dense"
         case idealSpeedup = "ideal_speedup", breakdown, utilisation, trainingMACs = "training_macs", dense
-        case activationSparsity = "activation_sparsity", fuseSharedInputs = "fuse_shared_input", layers
+        case activationSparsity = "activation_sparsity", fuseSharedInputs = "fuse_shared_input", functional, layers
         case fidelityNote = "fidelity_note", notes, simulator
     }
 }

@@ -141,6 +141,10 @@ public enum ReportText {
         }
         lines.append("causes: \(causes(report.breakdown))")
         if let activation = report.activationSparsity { lines.append("activation sparsity: \(activation)") }
+        if let functional = report.functional {
+            let worst = functional.checks.max { $0.result.maxError / $0.result.tolerance < $1.result.maxError / $1.result.tolerance }
+            lines.append("functional: \(functional.passed ? "every pass matches" : "SOME PASS DIFFERS FROM") the dense reference (\(functional.checks.count) checks; worst \(worst?.name ?? "-"): max |error| \(String(format: "%.3g", worst?.result.maxError ?? 0)), tolerance \(String(format: "%.3g", worst?.result.tolerance ?? 0))); \(functional.skippedZeros) of \(functional.streamed) streamed values were zero and not sent")
+        }
         lines.append("")
         lines.append("largest layers (of \(report.layers.count) product and operation passes):")
         let header = ["layer", "pass", "cycles", "share", "fidelity", "sparsity", "utilisation"]
