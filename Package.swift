@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
+        .library(name: "SiftONNX", targets: ["SiftONNX"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
     dependencies: [
@@ -31,16 +32,23 @@ let package = Package(
         ),
         .target(name: "SparseKernels", dependencies: ["CSparseKernels"]),
         .target(name: "SparseIFT", dependencies: ["SparseKernels"]),
+        // ONNX export and import, pure Swift (its own protobuf subset). Optimized even in
+        // debug builds, like the kernels: moving GPT-sized weights through transposes and
+        // sparsity detection at -Onone takes minutes.
+        .target(name: "SiftONNX", dependencies: ["SparseIFT", "SparseKernels"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
         .executableTarget(
             name: "sift",
             dependencies: [
                 "SparseKernels",
                 "SparseIFT",
+                "SiftONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SparseKernelsTests", dependencies: ["SparseKernels"]),
         .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT", "SparseKernels"]),
+        .testTarget(name: "SiftONNXTests", dependencies: ["SiftONNX", "SparseIFT", "SparseKernels"]),
         .testTarget(name: "siftTests", dependencies: ["SparseKernels"]),
     ]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SiftONNX
 import SparseIFT
 import SparseKernels
 
@@ -12,6 +13,9 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode(2)
     } catch let error as SparseIFTError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(2)
+    } catch let error as ONNXError {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode(2)
     }
