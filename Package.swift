@@ -9,8 +9,10 @@ let package = Package(
     name: "SparseIFTToolkit",
     platforms: [.macOS(.v13)],
     products: [
+        .library(name: "SiftCore", targets: ["SiftCore"]),
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
+        .library(name: "SiftSweep", targets: ["SiftSweep"]),
         .library(name: "SiftONNX", targets: ["SiftONNX"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
@@ -30,25 +32,34 @@ let package = Package(
                 .linkedLibrary("m"),
             ]
         ),
-        .target(name: "SparseKernels", dependencies: ["CSparseKernels"]),
-        .target(name: "SparseIFT", dependencies: ["SparseKernels"]),
+        // Pure Swift, no C: tensors, .npy, the seeded generator, patterns, masks, file writing.
+        .target(name: "SiftCore"),
+        .target(name: "SparseKernels", dependencies: ["SiftCore", "CSparseKernels"]),
+        // The model layer needs no C (no OpenMP, no hwloc): it builds and tests without them.
+        .target(name: "SparseIFT", dependencies: ["SiftCore"]),
+        // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
+        // (runtime, simulator, report) can use it.
+        .target(name: "SiftSweep"),
         // ONNX export and import, pure Swift (its own protobuf subset). Optimized even in
         // debug builds, like the kernels: moving GPT-sized weights through transposes and
         // sparsity detection at -Onone takes minutes.
-        .target(name: "SiftONNX", dependencies: ["SparseIFT", "SparseKernels"],
+        .target(name: "SiftONNX", dependencies: ["SparseIFT", "SiftCore"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
         .executableTarget(
             name: "sift",
             dependencies: [
+                "SiftCore",
                 "SparseKernels",
                 "SparseIFT",
                 "SiftONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "SiftCoreTests", dependencies: ["SiftCore"]),
         .testTarget(name: "SparseKernelsTests", dependencies: ["SparseKernels"]),
-        .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT", "SparseKernels"]),
-        .testTarget(name: "SiftONNXTests", dependencies: ["SiftONNX", "SparseIFT", "SparseKernels"]),
-        .testTarget(name: "siftTests", dependencies: ["SparseKernels"]),
+        .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT"]),
+        .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels", "SiftONNX", "SparseIFT"]),
+        .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
+        .testTarget(name: "SiftONNXTests", dependencies: ["SiftONNX", "SparseIFT", "SiftCore"]),
     ]
 )

@@ -1,5 +1,5 @@
 import SparseIFT
-import SparseKernels
+import SiftCore
 
 /// Pass 4 of the import: orders the layers from the input to the output, builds the
 /// network with `NetworkBuilder` (which infers and checks every shape), and gathers the

@@ -1,4 +1,5 @@
 import Foundation
+import SiftCore
 import SparseIFT
 
 /// ONNX in and out for sift networks: the library's entry points.
@@ -47,29 +48,17 @@ public enum ONNXModel {
         try ONNXImporter.load(try ModelProto.decode(bytes: bytes))
     }
 
-    /// Reads a whole regular file of at most 2 GiB, refusing directories, FIFOs and devices
-    /// before opening them (a FIFO would block, a device never end).
+    /// Reads a whole regular file of at most 2 GiB (protobuf's limit, checked before
+    /// reading); directories, FIFOs and devices are refused by SiftCore's reader.
     static func readModelFile(_ path: String) throws(ONNXError) -> [UInt8] {
         var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw .io("cannot read \(path): \(String(cString: strerror(errno)))")
-        }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            throw .io("\(path) is not a regular file")
-        }
-        guard Int(info.st_size) <= maximumMessageBytes else {
+        if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) > maximumMessageBytes {
             throw .io("\(path) has \(info.st_size) bytes; an ONNX file holds at most 2 GiB")
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw .io("cannot open \(path)") }
-        defer { try? handle.close() }
         do {
-            let data = try handle.readToEnd() ?? Data()
-            guard data.count <= maximumMessageBytes else { throw ONNXError.io("\(path) grew beyond 2 GiB while being read") }
-            return [UInt8](data)
-        } catch let error as ONNXError {
-            throw error
+            return try SafeFile.read(path)
         } catch {
-            throw .io("cannot read \(path): \(error.localizedDescription)")
+            throw .io(error.message)
         }
     }
 }

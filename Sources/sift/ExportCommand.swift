@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SiftCore
 import SiftONNX
 import SparseIFT
 
@@ -18,23 +19,33 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var modelOptions: ZooModelArguments
     @OptionGroup var transformOptions: TransformArguments
 
-    @Option(help: "Directory of .npy weights and masks (from `sift weights`); default: seeded Kaiming weights.")
+    @Option(help: "Directory from `sift weights` made with the same model, transform and options (checked); default: seeded Kaiming weights.")
     var weights: String?
 
     @Option(help: "Seed of the weights and masks when --weights is not given.")
     var seed: UInt64 = 0
 
-    @Option(help: "The .onnx file to write (replaced atomically; a symlink, directory or device is refused).")
+    @Option(help: "The .onnx file to write (a new or regular file; written whole or not at all).")
     var onnx: String
 
     func run() throws {
         let summary = try reportingErrors {
-            let dense = try ModelZoo.build(modelOptions.model, options: try modelOptions.zooOptions())
-            let network = try transformOptions.run(on: dense).network
-            let parameters = try weights.map { try ParameterStore.load(from: $0, for: network) }
-                ?? ParameterStore.initialize(network, options: .init(seed: seed))
+            // A bad --onnx is refused before any work.
+            try SafeFile.checkOutput(onnx)
+            let zooOptions = try modelOptions.zooOptions()
+            let dense = try ModelZoo.build(modelOptions.model, options: zooOptions)
+            let transformed = try transformOptions.run(on: dense)
+            let network = transformed.network
+            let parameters: ParameterStore
+            if let weights {
+                // The weights must have been made for exactly this network (manifest, masks, checksums).
+                let identity = WeightsManifest.Identity(model: modelOptions.model, zooOptions: zooOptions, transformed: transformed)
+                parameters = try ParameterStore.load(from: weights, for: network, identity: identity)
+            } else {
+                parameters = try ParameterStore.initialize(network, options: .init(seed: seed))
+            }
             let bytes = try ONNXModel.serialize(network, parameters: parameters, producerVersion: "sift")
-            try OutputFile.write(bytes, to: onnx)
+            try SafeFile.write(bytes, to: onnx)
             let sparseLayers = network.weightLayers.filter { $0.op.weight?.isSparse == true }.count
             let isTokens = network.nodes.contains { if case .embedding = $0.op { true } else { false } }
             return """

@@ -1,7 +1,7 @@
 import Testing
 @testable import SiftONNX
 import SparseIFT
-import SparseKernels
+import SiftCore
 
 /// Every operation the exporter writes comes back as the same operation, with the same
 /// parameters and the same outputs.

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import SiftONNX
 import SparseIFT
-import SparseKernels
+import SiftCore
 
 /// Small networks that keep the reference execution fast.
 enum Small {

@@ -1,7 +1,7 @@
 import Testing
 @testable import SiftONNX
 import SparseIFT
-import SparseKernels
+import SiftCore
 
 /// The zoo's networks, dense and under every transform at s = 0.5 and 0.9, exported and
 /// re-imported: the same network, the same parameters, the same reference outputs.
