@@ -105,13 +105,15 @@ extension ModelProto {
         if !domain.isEmpty { w.string(4, domain) }
         if modelVersion != 0 { w.int(5, modelVersion) }
         if !docString.isEmpty { w.string(6, docString) }
-        if let graph { w.message(7) { graph.write(to: &$0) } }
+        // The opsets before the graph (any field order is valid protobuf): a file cut
+        // anywhere before the graph's end then lacks part of the graph, never just the opsets.
         for opset in opsetImports {
             w.message(8) { entry in
                 if !opset.domain.isEmpty { entry.string(1, opset.domain) }
                 entry.int(2, opset.version)
             }
         }
+        if let graph { w.message(7) { graph.write(to: &$0) } }
         for (key, value) in metadata {
             w.message(14) { entry in
                 entry.string(1, key)
