@@ -12,6 +12,8 @@ Needs `pip install onnx onnxruntime numpy` (not part of `swift test`).
       Sparse Wide at s = 0.9: makes seeded weights (`sift weights`), exports them
       (`sift export --weights`), checks the model, runs ONNX Runtime and `sift reference`
       on the same seeded input and prints the max absolute and relative differences.
+      It also re-imports the exported file (`sift import --input`) and checks that the
+      imported network gives exactly the reference's output.
       Exits non-zero if a case exceeds the tolerance.
 """
 import argparse
@@ -89,7 +91,7 @@ def command_agreement(arguments):
     os.makedirs(work, exist_ok=True)
     rng = np.random.default_rng(7)
     failures = 0
-    print(f"{'case':<40} {'max |ORT - ref|':>16} {'max |ref|':>10} {'relative':>10}")
+    print(f"{'case':<40} {'max |ORT - ref|':>16} {'max |ref|':>10} {'relative':>10} {'max |import - ref|':>19}")
     for index, (name, model, transform, batch) in enumerate(CASES):
         folder = os.path.join(work, f"case{index}")
         weights = os.path.join(folder, "weights")
@@ -110,15 +112,19 @@ def command_agreement(arguments):
         sift(arguments.sift, "reference", *model, *transform, "--weights", weights, "--input", x_path, "--output", reference_path)
         theirs = run_onnxruntime(onnx_path, x)
         np.save(os.path.join(folder, "onnxruntime.npy"), theirs)
+        imported_path = os.path.join(folder, "imported.npy")
+        sift(arguments.sift, "import", "--onnx", onnx_path, "--input", x_path, "--output", imported_path)
         ours = np.load(reference_path)
+        reimported = np.load(imported_path)
         if ours.shape != theirs.shape:
             print(f"{name:<40} shapes differ: reference {ours.shape}, ONNX Runtime {theirs.shape}")
             failures += 1
             continue
         absolute, relative, scale = differences(ours, theirs)
-        verdict = "ok" if relative <= RELATIVE_TOLERANCE else "FAIL"
+        round_trip = float(np.max(np.abs(ours.astype(np.float64) - reimported))) if ours.shape == reimported.shape else float("inf")
+        verdict = "ok" if relative <= RELATIVE_TOLERANCE and round_trip == 0 else "FAIL"
         failures += verdict != "ok"
-        print(f"{name:<40} {absolute:>16.3e} {scale:>10.3e} {relative:>10.3e}  {verdict}", flush=True)
+        print(f"{name:<40} {absolute:>16.3e} {scale:>10.3e} {relative:>10.3e} {round_trip:>19.3e}  {verdict}", flush=True)
     print(f"(files in {work}; relative = max |ORT - ref| / max |ref|, tolerance {RELATIVE_TOLERANCE})")
     return 1 if failures else 0
 

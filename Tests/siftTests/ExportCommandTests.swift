@@ -53,6 +53,29 @@ struct ExportCommandTests {
         #expect(imported.network.nodes.filter { $0.op.kind == "attention_scores" }.count == 1)
     }
 
+    @Test func importRunsTheFileLikeTheReference() throws {
+        let folder = try ScratchFolder()
+        let arguments = ["--model", "mlp", "--mlp-widths", "6,8,3", "--transform", "parallel", "--sparsity", "0.5"]
+        let weights = folder.path("w")
+        #expect(try SiftProcess.run(["weights"] + arguments + ["--out", weights]).status == 0)
+        let model = folder.path("m.onnx")
+        #expect(try SiftProcess.run(["export"] + arguments + ["--weights", weights, "--onnx", model]).status == 0)
+        let x = folder.path("x.npy")
+        try NPY.write(try Tensor(shape: [2, 6], values: (0..<12).map { Float($0) / 6 - 1 }), to: x)
+        let reference = try SiftProcess.run(["reference"] + arguments + ["--weights", weights, "--input", x, "--output", folder.path("ref.npy")])
+        #expect(reference.status == 0, "\(reference.standardError)")
+        let imported = try SiftProcess.run(["import", "--onnx", model, "--input", x, "--output", folder.path("imp.npy")])
+        #expect(imported.status == 0, "\(imported.standardError)")
+        #expect(imported.standardOutput.contains("sparse 0.5000, unstructured"))
+        #expect(try NPY.read(contentsOf: folder.path("imp.npy")) == NPY.read(contentsOf: folder.path("ref.npy")))
+        // Not a model: one clear error line, no output.
+        let text = folder.path("text.onnx")
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: text))
+        try expectRefusal(["import", "--onnx", text, "--input", x, "--output", folder.path("none.npy")], mentions: ["malformed"])
+        #expect(!FileManager.default.fileExists(atPath: folder.path("none.npy")))
+        try expectRefusal(["import", "--onnx", model, "--input", x], mentions: ["--output"])
+    }
+
     @Test func refusals() throws {
         let folder = try ScratchFolder()
         try expectRefusal(["export", "--model", "nope", "--onnx", folder.path("a.onnx")], mentions: ["nope"])
