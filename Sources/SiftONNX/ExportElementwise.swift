@@ -33,13 +33,31 @@ extension ONNXExporter {
         emitter.node(inputs.count == 2 ? "Add" : "Sum", output: node.name, reserved: true, inputs: inputs)
     }
 
-    /// LayerNormalization over the last axis (opset 17), epsilon as in the reference.
-    mutating func emitLayerNorm(_ node: Node, input: String) throws {
+    /// Layer normalisation over the last axis with the reference's epsilon, as the
+    /// LayerNormalization operator or decomposed (see `ExportOptions.LayerNormForm`):
+    /// `(x - mean) / sqrt(mean((x - mean)²) + eps) · scale + shift`.
+    mutating func emitLayerNorm(_ node: Node, input x: String) throws {
         let scale = try tensor("\(node.name).weight")
         let shift = try tensor("\(node.name).bias")
         let scaleName = emitter.parameter("\(node.name).weight", shape: [scale.count], values: scale)
         let shiftName = emitter.parameter("\(node.name).bias", shape: [shift.count], values: shift)
-        emitter.node("LayerNormalization", output: node.name, reserved: true, inputs: [input, scaleName, shiftName],
-                     attributes: [.int("axis", -1), .float("epsilon", Float(ONNXModel.normEpsilon))])
+        let epsilon = Float(ONNXModel.normEpsilon)
+        guard options.layerNorm == .decomposed else {
+            emitter.node("LayerNormalization", output: node.name, reserved: true, inputs: [x, scaleName, shiftName],
+                         attributes: [.int("axis", -1), .float("epsilon", epsilon)])
+            return
+        }
+        let n = node.name
+        // ReduceMean takes its axes as an attribute up to opset 17.
+        let lastAxis: [AttributeProto] = [.ints("axes", [-1]), .int("keepdims", 1)]
+        let mean = emitter.node("ReduceMean", output: "\(n)/mean", inputs: [x], attributes: lastAxis)
+        let centred = emitter.node("Sub", output: "\(n)/centred", inputs: [x, mean])
+        let squared = emitter.node("Pow", output: "\(n)/squared", inputs: [centred, emitter.sharedScalar("layernorm/two", 2)])
+        let variance = emitter.node("ReduceMean", output: "\(n)/variance", inputs: [squared], attributes: lastAxis)
+        let shifted = emitter.node("Add", output: "\(n)/variance_eps", inputs: [variance, emitter.sharedScalar("layernorm/epsilon", epsilon)])
+        let deviation = emitter.node("Sqrt", output: "\(n)/std", inputs: [shifted])
+        let normalised = emitter.node("Div", output: "\(n)/normalised", inputs: [centred, deviation])
+        let scaled = emitter.node("Mul", output: "\(n)/scaled", inputs: [normalised, scaleName])
+        emitter.node("Add", output: n, reserved: true, inputs: [scaled, shiftName], doc: "LayerNorm over the last axis, epsilon 1e-5")
     }
 }

@@ -9,25 +9,27 @@ import SparseIFT
 struct ONNXExporter {
     let network: Network
     let parameters: ParameterStore
+    let options: ONNXModel.ExportOptions
     var emitter: GraphEmitter
 
-    init(network: Network, parameters: ParameterStore) {
+    init(network: Network, parameters: ParameterStore, options: ONNXModel.ExportOptions) {
         self.network = network
         self.parameters = parameters
+        self.options = options
         self.emitter = GraphEmitter(reserving: network.nodes.map(\.name))
     }
 
-    static func model(network: Network, parameters: ParameterStore, producerVersion: String) throws -> ModelProto {
+    static func model(network: Network, parameters: ParameterStore, options: ONNXModel.ExportOptions) throws -> ModelProto {
         if let problem = ParameterCheck.problem(parameters, for: network) {
             throw ONNXError.invalidArgument("the weights do not fit \(network.name): \(problem)")
         }
-        var exporter = ONNXExporter(network: network, parameters: parameters)
+        var exporter = ONNXExporter(network: network, parameters: parameters, options: options)
         let graph = try exporter.graph()
         var model = ModelProto()
         model.irVersion = ONNXModel.irVersion
         model.opsetImports = [OperatorSetID(domain: "", version: ONNXModel.opsetVersion)]
         model.producerName = "sift"
-        model.producerVersion = producerVersion
+        model.producerVersion = options.producerVersion
         model.docString = "Exported by sift (Sparse Iso-FLOP Transformations toolkit). Sparse weights are stored densely with their zeros."
         model.graph = graph
         model.metadata = [("sift.network", network.name)]

@@ -22,7 +22,8 @@ struct PendingLayer {
 /// Reads an ONNX graph into the network IR in four passes:
 /// 1. fold constants (initializers, `Constant`, shape arithmetic on constants);
 /// 2. fuse the multi-node patterns that are one IR operation (attention scores and
-///    context, element-wise subgraphs that compute GELU or ReLU6);
+///    context, decomposed layer normalisation, element-wise subgraphs that compute GELU
+///    or ReLU6);
 /// 3. translate every remaining node, fusing the short forward patterns on the way
 ///    (MatMul + bias Add, GlobalAveragePool + Flatten);
 /// 4. order the layers from the input to the output and build the network with
@@ -42,6 +43,7 @@ struct ONNXImporter {
         var importer = try ONNXImporter(model)
         try importer.foldConstants()
         try importer.fuseAttention()
+        try importer.fuseLayerNorms()
         try importer.fuseElementwiseRegions()
         try importer.translateRemainingNodes()
         return try importer.buildNetwork(name: model.graph?.name ?? "onnx")
@@ -64,7 +66,7 @@ struct ONNXImporter {
 
     /// The supported operators, for error messages.
     static let supportedOperators = [
-        "Conv", "Gemm", "MatMul (+ Add)", "BatchNormalization", "LayerNormalization", "Relu", "Clip (ReLU6)",
+        "Conv", "Gemm", "MatMul (+ Add)", "BatchNormalization", "LayerNormalization (or decomposed)", "Relu", "Clip (ReLU6)",
         "Gelu / its tanh expansion", "Add", "Sum", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean",
         "Flatten", "Reshape", "Softmax", "Gather (embedding)", "attention (Reshape/Transpose/MatMul)",
         "Identity", "Dropout", "Cast", "Constant",

@@ -25,11 +25,33 @@ public enum ONNXModel {
     /// The epsilon of every BatchNorm and LayerNorm of the IR (PyTorch's default).
     public static let normEpsilon = 1e-5
 
+    /// How the exporter writes what more than one standard form can express.
+    public struct ExportOptions: Hashable, Sendable {
+        public enum LayerNormForm: String, Hashable, Sendable, CaseIterable {
+            /// ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add: the form PyTorch
+            /// exports below opset 17. The default: DeepSparse 1.8 runs it natively (all of a
+            /// GPT graph), while its LayerNormalization only runs through its ONNX Runtime
+            /// fallback (measured: 91% of the ops supported); ONNX Runtime fuses it back.
+            case decomposed
+            /// The LayerNormalization operator (opset 17).
+            case `operator`
+        }
+
+        public var layerNorm: LayerNormForm
+        public var producerVersion: String
+
+        public init(layerNorm: LayerNormForm = .decomposed, producerVersion: String = "") {
+            self.layerNorm = layerNorm
+            self.producerVersion = producerVersion
+        }
+    }
+
     /// The serialized ONNX model of `network` with `parameters` (validated first). Masked
     /// weights are stored densely with their zeros. Throws `ONNXError.invalidArgument`
     /// for weights that do not fit the network or a model above protobuf's 2 GiB limit.
-    public static func serialize(_ network: Network, parameters: ParameterStore, producerVersion: String = "") throws -> [UInt8] {
-        try ONNXExporter.model(network: network, parameters: parameters, producerVersion: producerVersion).serialized()
+    public static func serialize(_ network: Network, parameters: ParameterStore,
+                                 options: ExportOptions = ExportOptions()) throws -> [UInt8] {
+        try ONNXExporter.model(network: network, parameters: parameters, options: options).serialized()
     }
 
     /// Reads an ONNX file into a network and its parameters, ready for

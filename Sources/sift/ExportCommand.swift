@@ -28,10 +28,16 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "The .onnx file to write (a new or regular file; written whole or not at all).")
     var onnx: String
 
+    @Option(help: "decomposed (ReduceMean/Sub/Pow/Sqrt/Div..., which DeepSparse 1.8 runs natively) | operator (LayerNormalization, opset 17).")
+    var layernorm: String = "decomposed"
+
     func run() throws {
         let summary = try reportingErrors {
             // A bad --onnx is refused before any work.
             try SafeFile.checkOutput(onnx)
+            guard let layerNorm = ONNXModel.ExportOptions.LayerNormForm(rawValue: layernorm) else {
+                throw SparseIFTError.invalidArgument("--layernorm must be decomposed or operator, got '\(layernorm)'")
+            }
             let zooOptions = try modelOptions.zooOptions()
             let dense = try ModelZoo.build(modelOptions.model, options: zooOptions)
             let transformed = try transformOptions.run(on: dense)
@@ -44,7 +50,8 @@ struct ExportCommand: ParsableCommand {
             } else {
                 parameters = try ParameterStore.initialize(network, options: .init(seed: seed))
             }
-            let bytes = try ONNXModel.serialize(network, parameters: parameters, producerVersion: "sift")
+            let bytes = try ONNXModel.serialize(network, parameters: parameters,
+                                                options: ONNXModel.ExportOptions(layerNorm: layerNorm, producerVersion: "sift"))
             try SafeFile.write(bytes, to: onnx)
             let sparseLayers = network.weightLayers.filter { $0.op.weight?.isSparse == true }.count
             let isTokens = network.nodes.contains { if case .embedding = $0.op { true } else { false } }

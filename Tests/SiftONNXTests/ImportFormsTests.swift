@@ -200,6 +200,29 @@ import SparseIFT
         #expect(maxDifference(y, expected) <= 1e-5, "\(y) vs \(expected)")
     }
 
+    /// PyTorch's decomposition below opset 17, with d·d for the square and the axes as an
+    /// input (opset 18), against the LayerNormalization operator on the same weights.
+    @Test func decomposedLayerNormIsTheLayerNorm() throws {
+        let scale: [Float] = [1.5, 0.5, -1, 2], shift: [Float] = [0.1, 0.2, 0.3, -0.4]
+        let values = ramp(12, scale: 0.4, offset: -1)
+        var op = TestGraph(shape: [3, 4])
+        op.node("LayerNormalization", [op.inputName, op.floats("s", [4], scale), op.floats("b", [4], shift)], "y", [.float("epsilon", 1e-5)])
+        var decomposed = TestGraph(shape: [3, 4])
+        decomposed.opset = 18
+        let x = decomposed.inputName
+        let axes = decomposed.ints("axes", [-1])
+        let mean = decomposed.node("ReduceMean", [x, axes])
+        let centred = decomposed.node("Sub", [x, mean])
+        let variance = decomposed.node("ReduceMean", [decomposed.node("Mul", [centred, centred]), axes])
+        let deviation = decomposed.node("Sqrt", [decomposed.node("Add", [decomposed.floats("eps", [], [1e-5]), variance])])
+        let normalised = decomposed.node("Div", [centred, deviation])
+        let scaled = decomposed.node("Mul", [decomposed.floats("s", [4], scale), normalised])
+        decomposed.node("Add", [scaled, decomposed.floats("b", [4], shift)], "y")
+        let a = try op.load(), b = try decomposed.load()
+        #expect(b.network.nodes.map(\.op.kind) == ["input", "layernorm"])
+        #expect(try run(a, batch: 1, values: values) == run(b, batch: 1, values: values))
+    }
+
     @Test func layerNormWithAnotherEpsilonIsRefused() throws {
         var graph = TestGraph(shape: [3, 4])
         graph.node("LayerNormalization", [graph.inputName, graph.floats("s", [4], [1, 1, 1, 1])], "y", name: "ln", [.float("epsilon", 1e-12)])

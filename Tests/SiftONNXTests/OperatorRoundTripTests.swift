@@ -72,6 +72,16 @@ import SiftCore
         try expectSameOutputs(network, parameters: try randomParameters(network), batch: 2)
     }
 
+    @Test func theLayerNormalizationOperatorFormRoundTripsToo() throws {
+        let network = try Self.networks()[2]
+        let options = ONNXModel.ExportOptions(layerNorm: .operator)
+        let bytes = try ONNXModel.serialize(network, parameters: try randomParameters(network), options: options)
+        let model = try ModelProto.decode(bytes: bytes)
+        #expect(model.graph?.nodes.contains { $0.opType == "LayerNormalization" } == true)
+        #expect(model.graph?.nodes.contains { $0.opType == "ReduceMean" } == false)
+        try expectSameOutputs(network, parameters: try randomParameters(network), options: options)
+    }
+
     @Test func aShorterSequenceThanThePositionTableStillRunsTheSame() throws {
         // The table keeps 8 rows, the sequence uses 5: exported as a Slice of the table,
         // which imports as a 5-row position embedding with the same outputs.

@@ -67,9 +67,9 @@ func structural(_ op: IROperation) -> IROperation {
 /// original mask (and pattern, unless `unstructured`, which a small mask may satisfy by
 /// chance in a stricter form), and the same parameters.
 @discardableResult
-func roundTrip(_ network: Network, parameters: ParameterStore, sourceLocation: SourceLocation = #_sourceLocation)
-    throws -> (network: Network, parameters: ParameterStore) {
-    let bytes = try ONNXModel.serialize(network, parameters: parameters)
+func roundTrip(_ network: Network, parameters: ParameterStore, options: ONNXModel.ExportOptions = ONNXModel.ExportOptions(),
+               sourceLocation: SourceLocation = #_sourceLocation) throws -> (network: Network, parameters: ParameterStore) {
+    let bytes = try ONNXModel.serialize(network, parameters: parameters, options: options)
     let imported = try ONNXModel.load(bytes: bytes)
     let back = imported.network
     try #require(back.nodes.count == network.nodes.count, "node count \(back.nodes.count) vs \(network.nodes.count)",
@@ -101,8 +101,9 @@ func roundTrip(_ network: Network, parameters: ParameterStore, sourceLocation: S
 /// Runs the original and the re-imported network on the same input: the outputs must be
 /// identical (same graph, same weights, same deterministic reference).
 func expectSameOutputs(_ network: Network, parameters: ParameterStore, batch: Int = 2,
+                       options: ONNXModel.ExportOptions = ONNXModel.ExportOptions(),
                        sourceLocation: SourceLocation = #_sourceLocation) throws {
-    let imported = try roundTrip(network, parameters: parameters, sourceLocation: sourceLocation)
+    let imported = try roundTrip(network, parameters: parameters, options: options, sourceLocation: sourceLocation)
     let x = try Small.input(for: network, batch: batch)
     let expected = try ReferenceExecution.run(network, parameters: parameters, input: x)
     let actual = try ReferenceExecution.run(imported.network, parameters: imported.parameters, input: x)
