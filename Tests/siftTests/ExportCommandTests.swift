@@ -80,6 +80,7 @@ struct ExportCommandTests {
         let folder = try ScratchFolder()
         try expectRefusal(["export", "--model", "nope", "--onnx", folder.path("a.onnx")], mentions: ["nope"])
         try expectRefusal(["export", "--model", "mlp", "--layers", "2", "--onnx", folder.path("a.onnx")], mentions: ["layers"])
+        try expectRefusal(["export", "--model", "mlp", "--layernorm", "fused", "--onnx", folder.path("a.onnx")], mentions: ["--layernorm"])
         try expectRefusal(["export", "--model", "mlp", "--onnx", folder.path("missing/a.onnx")], mentions: ["does not exist"])
         try expectRefusal(["export", "--model", "mlp", "--onnx", folder.url.path], mentions: ["directory"])
         // Weights made for another sparsity.
