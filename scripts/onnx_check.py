@@ -3,9 +3,11 @@
 
 Needs `pip install onnx onnxruntime numpy` (not part of `swift test`).
 
-  onnx_check.py check MODEL.onnx [--input x.npy] [--output y.npy]
+  onnx_check.py check MODEL.onnx [--input x.npy] [--output y.npy] [--engine onnxruntime|deepsparse]
       onnx.checker (full_check) on the model; with --input, runs it on ONNX Runtime
-      (CPU) and writes the output .npy. Token-id inputs are cast to the model's integer type.
+      (CPU) or DeepSparse (in a virtual environment with deepsparse==1.8.0, which needs
+      onnx < 1.15) and writes the output .npy. Token-id inputs are cast to the model's
+      integer type.
 
   onnx_check.py agreement [--sift .build/release/sift] [--work DIR]
       For resnet18-cifar and a 2-block GPT-3-Small-shaped model (sequence 64), dense and
@@ -60,6 +62,17 @@ def run_onnxruntime(path, x):
     return session.run(None, {model_input.name: x})[0]
 
 
+def run_deepsparse(path, x):
+    import deepsparse
+    import onnx
+    model = onnx.load(path)
+    if model.graph.input[0].type.tensor_type.elem_type == 7:  # int64 token ids
+        x = x.astype(np.int64)
+    engine = deepsparse.compile_model(path, batch_size=x.shape[0])
+    print(f"DeepSparse: fraction of supported operators {engine.fraction_of_supported_ops}")
+    return engine.run([x.astype(np.int64) if x.dtype == np.int64 else x.astype(np.float32)])[0]
+
+
 def differences(ours, theirs):
     ours = ours.astype(np.float64)
     theirs = theirs.astype(np.float64)
@@ -72,7 +85,8 @@ def command_check(arguments):
     check_model(arguments.model)
     print(f"{arguments.model}: onnx.checker (full_check) passed")
     if arguments.input:
-        y = run_onnxruntime(arguments.model, np.load(arguments.input))
+        run = run_deepsparse if arguments.engine == "deepsparse" else run_onnxruntime
+        y = run(arguments.model, np.load(arguments.input))
         if arguments.output:
             np.save(arguments.output, y.astype(np.float32))
             print(f"wrote {arguments.output}, shape {list(y.shape)}")
@@ -136,6 +150,7 @@ def main():
     check.add_argument("model")
     check.add_argument("--input")
     check.add_argument("--output")
+    check.add_argument("--engine", choices=["onnxruntime", "deepsparse"], default="onnxruntime")
     agreement = commands.add_parser("agreement", help="ONNX Runtime against sift reference on the acceptance cases")
     agreement.add_argument("--sift", default=".build/release/sift")
     agreement.add_argument("--work")
