@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
         .library(name: "SiftSweep", targets: ["SiftSweep"]),
+        .library(name: "DataflowSim", targets: ["DataflowSim"]),
         .library(name: "SiftONNX", targets: ["SiftONNX"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
@@ -40,6 +41,8 @@ let package = Package(
         // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
         // (runtime, simulator, report) can use it.
         .target(name: "SiftSweep"),
+        // The CS-2-like dataflow simulator: pure Swift on top of the Sparse-IFT IR (no C).
+        .target(name: "DataflowSim", dependencies: ["SiftCore", "SparseIFT", "SiftSweep"], exclude: ["README.md"]),
         // ONNX export and import, pure Swift (its own protobuf subset). Optimized even in
         // debug builds, like the kernels: moving GPT-sized weights through transposes and
         // sparsity detection at -Onone takes minutes.
@@ -51,6 +54,8 @@ let package = Package(
                 "SiftCore",
                 "SparseKernels",
                 "SparseIFT",
+                "SiftSweep",
+                "DataflowSim",
                 "SiftONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -60,6 +65,7 @@ let package = Package(
         .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT"]),
         .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels", "SiftONNX", "SparseIFT"]),
         .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
+        .testTarget(name: "DataflowSimTests", dependencies: ["DataflowSim", "SparseIFT", "SiftCore"]),
         .testTarget(name: "SiftONNXTests", dependencies: ["SiftONNX", "SparseIFT", "SiftCore"]),
     ]
 )
