@@ -67,7 +67,16 @@ public enum ONNXModel {
 
     /// Like `load(path:)`, from the file's bytes.
     public static func load(bytes: [UInt8]) throws -> (network: Network, parameters: ParameterStore) {
-        try ONNXImporter.load(try ModelProto.decode(bytes: bytes))
+        do {
+            return try ONNXImporter.load(try ModelProto.decode(bytes: bytes))
+        } catch let error as ONNXError {
+            throw error
+        } catch let error as SparseIFTError {
+            // One error type for callers: anything the IR refuses is an invalid model.
+            throw ONNXError.invalidModel(error.description)
+        } catch let error as SiftCoreError {
+            throw ONNXError.invalidModel(error.message)
+        }
     }
 
     /// Reads a whole regular file of at most 2 GiB (protobuf's limit, checked before
