@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SiftReport
 import SiftSweep
+import SiftONNX
 import SparseIFT
 import SparseKernels
 
@@ -23,6 +24,9 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode(2)
     } catch let error as ReportError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(2)
+    } catch let error as ONNXError {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode(2)
     }
