@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
+        .library(name: "SparseRuntime", targets: ["SparseRuntime"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
     dependencies: [
@@ -31,16 +32,19 @@ let package = Package(
         ),
         .target(name: "SparseKernels", dependencies: ["CSparseKernels"]),
         .target(name: "SparseIFT", dependencies: ["SparseKernels"]),
+        .target(name: "SparseRuntime", dependencies: ["SparseIFT", "SparseKernels", "CSparseKernels"]),
         .executableTarget(
             name: "sift",
             dependencies: [
                 "SparseKernels",
                 "SparseIFT",
+                "SparseRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SparseKernelsTests", dependencies: ["SparseKernels"]),
         .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT", "SparseKernels"]),
         .testTarget(name: "siftTests", dependencies: ["SparseKernels"]),
+        .testTarget(name: "SparseRuntimeTests", dependencies: ["SparseRuntime", "SparseIFT", "SparseKernels", "CSparseKernels"]),
     ]
 )

@@ -34,7 +34,7 @@ struct ZooModelArguments: ParsableArguments {
 /// Options shared by the commands that transform a model.
 struct TransformArguments: ParsableArguments {
     @Option(help: "dense | wide | parallel | factorized | doped.")
-    var transform: String
+    var transform: String = "dense"
 
     // Unconditional parsing so a negative value reaches our range check instead of
     // being taken for a flag.

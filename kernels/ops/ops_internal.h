@@ -1,0 +1,91 @@
+/* Internal interface of the runtime operators: the per-ISA span functions the
+ * dispatchers (elementwise.c, layernorm.c, depthwise.c, attention.c) call. */
+#ifndef SK_OPS_INTERNAL_H
+#define SK_OPS_INTERNAL_H
+
+#include <math.h>
+#include "../common/sk_internal.h"
+#include "../include/runtime_ops.h"
+
+/* sqrt(2/pi) and the cubic coefficient of the tanh-approximated GELU. */
+#define SK_GELU_C 0.7978845608028654f
+#define SK_GELU_A 0.044715f
+
+/* The scalar definition of every activation: the reference the vector variants are
+ * tested against, and what scalar paths use. */
+static inline float sk_op_act_scalar(sk_op_act act, float v) {
+    switch (act) {
+    case SK_OP_ACT_RELU: return v > 0.0f ? v : 0.0f;
+    case SK_OP_ACT_RELU6: return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+    case SK_OP_ACT_GELU: {
+        float z = SK_GELU_C * v * (1.0f + SK_GELU_A * v * v);
+        return v / (1.0f + expf(-2.0f * z));
+    }
+    default: return v;
+    }
+}
+
+static inline int64_t sk_op_min(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t sk_op_max(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* ---- Element-wise spans: n contiguous floats -------------------------------------- */
+#define SK_OP_DECLARE_ELEMENTWISE(isa)                                                     \
+    void sk_op_act_span__##isa(sk_op_act act, int64_t n, const float *x, float *y);        \
+    void sk_op_add_span__##isa(int inputs, const float *const *x, int64_t offset,          \
+                               int64_t n, float *y, sk_op_act act);                        \
+    void sk_op_affine_span__##isa(int64_t n, const float *x, float scale, float shift,     \
+                                  sk_op_act act, float *y);                                \
+    void sk_op_layernorm_cols__##isa(int64_t features, int64_t c0, int64_t c1,             \
+                                     const float *x, int64_t ldx, const float *gamma,      \
+                                     const float *beta, float eps, float *y, int64_t ldy);
+SK_OP_DECLARE_ELEMENTWISE(scalar)
+SK_OP_DECLARE_ELEMENTWISE(avx2)
+SK_OP_DECLARE_ELEMENTWISE(avx512)
+
+/* ---- Depthwise convolution of one plane -------------------------------------------
+ * The padded input plane is stored as `stride` column phases (phase f holds padded
+ * columns f, f+stride, ...), each `rows` x `row_stride` floats with zero slack past the
+ * end of every row, so output column ox of tap (ky, kx) is element ox + kx/stride of
+ * row oy*stride + ky of phase kx%stride: contiguous for every stride. */
+typedef struct sk_op_dw_plane {
+    const float *phases;
+    int64_t phase_floats;  /* floats per phase plane */
+    int64_t row_stride;
+    int64_t stride, kernel_h, kernel_w;
+    int64_t out_h, out_w;
+    const float *w;        /* kernel_h * kernel_w taps */
+    float bias;
+    sk_op_act act;
+    float *y;              /* out_h x out_w, contiguous */
+} sk_op_dw_plane;
+
+/* Vector slack (floats) every phase row carries past its data. */
+#define SK_OP_DW_SLACK 16
+
+void sk_op_dw_plane__scalar(const sk_op_dw_plane *p);
+void sk_op_dw_plane__avx2(const sk_op_dw_plane *p);
+void sk_op_dw_plane__avx512(const sk_op_dw_plane *p);
+
+/* ---- Attention of one (sample, head) ------------------------------------------------
+ * q, k, v, out point at the head's first row and the sample's first column (row stride
+ * ld); st is tokens x tokens scratch (scores, transposed: row = key, column = query),
+ * colmax and colsum are tokens floats each. */
+typedef struct sk_op_attention_head {
+    int64_t head_dim, tokens;
+    int causal;
+    float scale;
+    const float *q, *k, *v;
+    int64_t ld;
+    float *out;
+    float *st, *colmax, *colsum;
+} sk_op_attention_head;
+
+void sk_op_attention_head__scalar(const sk_op_attention_head *a);
+void sk_op_attention_head__avx2(const sk_op_attention_head *a);
+void sk_op_attention_head__avx512(const sk_op_attention_head *a);
+
+/* Columns of the transposed scores left of the diagonal that the context product may
+ * read (its column tiles are at most this wide); the softmax writes zeros there. */
+#define SK_OP_ATTENTION_MARGIN 64
+
+#endif
