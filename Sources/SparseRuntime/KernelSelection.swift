@@ -36,17 +36,18 @@ final class KernelSelector {
     private(set) var cachedLayers = 0
     private var memo: [String: KernelChoice] = [:]
 
-    /// Timing stops after this many seconds per candidate (at least 3 calls), and X plus
-    /// Y of a timed call are capped at this many bytes: beyond it a layer's columns are
-    /// timed on a prefix of N, the time scaled to N (per-column cost no longer changes).
-    static let secondsPerCandidate = 0.05
+    /// Timing stops after `secondsPerCandidate` (at least 3 calls), and X plus Y of a
+    /// timed call are capped at `timedBytes`: beyond it a layer's columns are timed on a
+    /// prefix of N, the time scaled to N (the per-column cost no longer changes).
+    let secondsPerCandidate: Double
     static let timedBytes = 64 << 20
 
-    init(machine: MachineSignature, forced: KernelFamily?, cache: PlanCache?, retune: Bool) {
+    init(machine: MachineSignature, forced: KernelFamily?, cache: PlanCache?, retune: Bool, secondsPerCandidate: Double) {
         self.machine = machine
         self.forced = forced
         self.cache = cache
         self.retune = retune
+        self.secondsPerCandidate = secondsPerCandidate
     }
 
     /// The formats a layer's detected structure allows.
@@ -102,7 +103,7 @@ final class KernelSelector {
         var best: (format: KernelFormat, weights: PreparedWeights, seconds: Double)?
         for format in candidates {
             let prepared = try prepare(format)
-            let time = Self.time(prepared, columns: columns, machine: machine)
+            let time = Self.time(prepared, columns: columns, machine: machine, budget: secondsPerCandidate)
             seconds[format] = time
             if best == nil || time < best!.seconds { best = (format, prepared, time) }
         }
@@ -127,7 +128,7 @@ final class KernelSelector {
 
     /// Seconds of one call on `columns` columns: the fastest of at least 3 calls after a
     /// warm-up (the minimum is the least disturbed by a busy machine), on constant data.
-    static func time(_ weights: PreparedWeights, columns: Int, machine: MachineSignature) -> Double {
+    static func time(_ weights: PreparedWeights, columns: Int, machine: MachineSignature, budget: Double) -> Double {
         let rowBytes = (weights.rows + weights.columns) * MemoryLayout<Float>.size
         let timed = min(columns, max(Lowering.chunkTile, timedBytes / rowBytes))
         let x = UnsafeMutablePointer<Float>.allocate(capacity: weights.columns * timed)
@@ -144,7 +145,7 @@ final class KernelSelector {
         }
         call()
         var fastest = Double.infinity, total = 0.0, calls = 0
-        while calls < 3 || (calls < 20 && total < secondsPerCandidate) {
+        while calls < 3 || (calls < 20 && total < budget) {
             let start = Clock.now()
             call()
             let elapsed = Clock.now() - start

@@ -19,13 +19,15 @@ public struct RuntimeOptions: Sendable {
     public var bindThreads: Bool
     /// im2col chunk size in bytes (see `Lowering.chunkBytes`).
     public var convolutionChunkBytes: Int
+    /// Seconds of timing per kernel candidate (at least 3 calls are always timed).
+    public var timingSecondsPerCandidate: Double
 
     public static let maxBatchSize = 1 << 20
     public static let defaultChunkBytes = 4 << 20
 
     public init(batchSize: Int, execution: ExecutionOptions, memoryLimitBytes: Int? = nil, planCache: PlanCache? = nil,
                 retune: Bool = false, forcedFamily: KernelFamily? = nil, bindThreads: Bool = true,
-                convolutionChunkBytes: Int = RuntimeOptions.defaultChunkBytes) {
+                convolutionChunkBytes: Int = RuntimeOptions.defaultChunkBytes, timingSecondsPerCandidate: Double = 0.05) {
         self.batchSize = batchSize
         self.execution = execution
         self.memoryLimitBytes = memoryLimitBytes
@@ -34,12 +36,13 @@ public struct RuntimeOptions: Sendable {
         self.forcedFamily = forcedFamily
         self.bindThreads = bindThreads
         self.convolutionChunkBytes = convolutionChunkBytes
+        self.timingSecondsPerCandidate = timingSecondsPerCandidate
     }
 }
 
 /// The runtime's entry point: compiles a network and its weights into a `Plan`.
 public enum Runtime {
-    /// Passes, in order: BatchNorm folding, attention fusion, residual-add and activation
+    /// Passes, in order: BatchNorm folding, attention fusion, sum flattening, residual-add and activation
     /// fusion into epilogues, scheduling, lowering to steps, memory planning (refused
     /// above the limit before anything is allocated), kernel choice per weight layer
     /// (timed, or from the plan cache), then the arena.
@@ -59,6 +62,7 @@ public enum Runtime {
         var graph = try Graph(network, parameters: parameters)
         try graph.foldBatchNorms()
         graph.fuseAttention()
+        graph.flattenSums()
         graph.fuseResidualAdds()
         graph.fuseActivations()
         let order = try graph.schedule()
@@ -71,7 +75,8 @@ public enum Runtime {
         try checkMemory(arena: memory.totalBytes, weights: 0, limit: options.memoryLimitBytes, network: network, batch: options.batchSize)
 
         let selector = KernelSelector(machine: .current(options.execution), forced: options.forcedFamily,
-                                      cache: options.planCache, retune: options.retune)
+                                      cache: options.planCache, retune: options.retune,
+                                      secondsPerCandidate: max(0, options.timingSecondsPerCandidate))
         var weightBytes = 0
         for (step, layer) in lowering.pending {
             let perGroup = step.rowsPerGroup * step.reduction

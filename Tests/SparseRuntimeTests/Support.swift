@@ -5,26 +5,26 @@ import SparseKernels
 
 /// Networks small enough for the reference execution (plain Swift loops, slow in debug).
 enum Small {
-    static func resnet(_ variant: ResNet.Variant = .cifar, widths: [Int] = [8, 16, 16, 32], imageSize: Int? = nil) throws -> Network {
+    static func resnet(_ variant: ResNet.Variant = .cifar, widths: [Int] = [4, 8, 8, 16], imageSize: Int? = nil) throws -> Network {
         try ResNet.build(ResNet.Config(depth: .resnet18, variant: variant, stageWidths: widths, classes: 10,
                                        imageSize: imageSize ?? (variant == .cifar ? 8 : 32)))
     }
 
-    /// GPT-3-Small-shaped in everything but width (2 blocks, 12 heads of 8, sequence 64).
-    static func gpt(dModel: Int = 96, sequence: Int = 64, vocabulary: Int = 50) throws -> Network {
+    /// GPT-3-shaped in everything but size: 2 pre-LayerNorm blocks of 12 heads, d_ff = 4 d_model.
+    static func gpt(dModel: Int = 48, sequence: Int = 16, vocabulary: Int = 50) throws -> Network {
         try GPT.build(GPT.Config(name: "gpt-small-2", dModel: dModel, dFF: 4 * dModel, layers: 2, heads: 12,
                                  vocabulary: vocabulary, sequenceLength: sequence))
     }
 
-    static func mlp() throws -> Network { try MLP.build(widths: [40, 64, 64, 10]) }
+    static func mlp() throws -> Network { try MLP.build(widths: [24, 32, 32, 10]) }
 
     static func mobilenet() throws -> Network {
         var config = MobileNetV2.Config()
-        config.imageSize = 24
+        config.imageSize = 16
         config.classes = 6
         config.stemChannels = 8
         config.lastChannels = 32
-        config.stages = [(1, 8, 1, 1), (4, 16, 2, 2), (4, 16, 2, 1), (4, 32, 1, 2)]
+        config.stages = [(1, 8, 1, 1), (4, 8, 2, 2), (4, 16, 1, 1), (4, 16, 1, 2)]
         return try MobileNetV2.build(config)
     }
 
@@ -48,7 +48,7 @@ enum Harness {
                         chunkBytes: Int = RuntimeOptions.defaultChunkBytes) throws -> RuntimeOptions {
         RuntimeOptions(batchSize: batch, execution: try ExecutionOptions(isa: isa ?? Machine.bestISA, threads: threads),
                        planCache: PlanCache(path: nil), forcedFamily: forced, bindThreads: false,
-                       convolutionChunkBytes: chunkBytes)
+                       convolutionChunkBytes: chunkBytes, timingSecondsPerCandidate: 0)
     }
 
     static func parameters(_ network: Network, seed: UInt64 = 3) throws -> ParameterStore {

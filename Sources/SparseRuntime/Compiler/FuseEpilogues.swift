@@ -6,6 +6,29 @@
 ///   kernel's store.
 /// - scores → softmax → context becomes one attention operator.
 extension Graph {
+    /// Merges a sum into the sum that alone reads it (`(a + b) + c` → `a + b + c`), so the
+    /// residual chain below sees every term: Sparse Parallel's branch sum and Sparse
+    /// Doped's two paths then join the block's shortcut in one chain.
+    mutating func flattenSums() {
+        var changed = true
+        while changed {
+            changed = false
+            for id in nodes.indices where !nodes[id].removed {
+                guard case .add(.none) = nodes[id].op else { continue }
+                let consumers = consumers()
+                for (position, input) in nodes[id].inputs.enumerated() {
+                    guard case .add(.none) = nodes[input].op, consumers[input] == [id] else { continue }
+                    nodes[id].inputs.replaceSubrange(position...position, with: nodes[input].inputs)
+                    nodes[id].fused.append(nodes[input].name)
+                    nodes[id].fused += nodes[input].fused
+                    nodes[input].removed = true
+                    changed = true
+                    break
+                }
+            }
+        }
+    }
+
     mutating func fuseResidualAdds() {
         for id in nodes.indices where !nodes[id].removed {
             guard case .add(.none) = nodes[id].op else { continue }
@@ -31,7 +54,7 @@ extension Graph {
                 residual = id
             }
             if others.count < 2 {
-                nodes[last].fused.append(nodes[id].name)
+                nodes[last].fused += [nodes[id].name] + nodes[id].fused
                 nodes[id].removed = true
             }
             for (position, term) in chain.enumerated() {
