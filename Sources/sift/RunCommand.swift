@@ -4,18 +4,27 @@ import SparseIFT
 import SparseKernels
 import SparseRuntime
 
-/// `sift run`: compiles a (transformed) zoo model onto the kernels and benchmarks it the
-/// way `deepsparse.benchmark` does, or runs one batch of the user's data.
+/// `sift run`: a command group whose default is the benchmark, so `sift run --model …`
+/// benchmarks and `sift run sweep …` sweeps (the options of each stay their own).
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
+        abstract: "Compile a model onto the CPU kernels and benchmark it (or run --input once); `sift run sweep` for sweeps.",
+        subcommands: [RunBenchmarkCommand.self, SweepCommand.self],
+        defaultSubcommand: RunBenchmarkCommand.self)
+}
+
+/// `sift run [benchmark]`: compiles a (transformed) zoo model onto the kernels and
+/// benchmarks it the way `deepsparse.benchmark` does, or runs one batch of the user's data.
+struct RunBenchmarkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "benchmark",
         abstract: "Compile a model onto the CPU kernels and benchmark it (or run --input once).",
         discussion: """
             Prints throughput, latency (mean, median, std, p90, p99), iterations and a per-layer profile \
             (time, share, GFLOP/s on nonzero weights, % of the measured FMA peak, kernel and runner-up). \
             Kernel decisions are timed once per machine, thread count and layer shape and kept in the plan cache.
-            """,
-        subcommands: [SweepCommand.self])
+            """)
 
     @OptionGroup var modelOptions: ZooModelArguments
     @OptionGroup var transformOptions: TransformArguments
