@@ -9,8 +9,10 @@ let package = Package(
     name: "SparseIFTToolkit",
     platforms: [.macOS(.v13)],
     products: [
+        .library(name: "SiftCore", targets: ["SiftCore"]),
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
+        .library(name: "SiftSweep", targets: ["SiftSweep"]),
         .library(name: "SparseRuntime", targets: ["SparseRuntime"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
@@ -30,21 +32,31 @@ let package = Package(
                 .linkedLibrary("m"),
             ]
         ),
-        .target(name: "SparseKernels", dependencies: ["CSparseKernels"]),
-        .target(name: "SparseIFT", dependencies: ["SparseKernels"]),
-        .target(name: "SparseRuntime", dependencies: ["SparseIFT", "SparseKernels", "CSparseKernels"]),
+        // Pure Swift, no C: tensors, .npy, the seeded generator, patterns, masks, file writing.
+        .target(name: "SiftCore"),
+        .target(name: "SparseKernels", dependencies: ["SiftCore", "CSparseKernels"]),
+        // The model layer needs no C (no OpenMP, no hwloc): it builds and tests without them.
+        .target(name: "SparseIFT", dependencies: ["SiftCore"]),
+        // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
+        // (runtime, simulator, report) can use it.
+        .target(name: "SiftSweep"),
+        // The inference runtime: compiles networks onto the kernels (C operators in kernels/ops).
+        .target(name: "SparseRuntime", dependencies: ["SparseIFT", "SparseKernels", "CSparseKernels", "SiftSweep"]),
         .executableTarget(
             name: "sift",
             dependencies: [
+                "SiftCore",
                 "SparseKernels",
                 "SparseIFT",
                 "SparseRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "SiftCoreTests", dependencies: ["SiftCore"]),
         .testTarget(name: "SparseKernelsTests", dependencies: ["SparseKernels"]),
-        .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT", "SparseKernels"]),
-        .testTarget(name: "siftTests", dependencies: ["SparseKernels"]),
+        .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT"]),
+        .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels"]),
+        .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
         .testTarget(name: "SparseRuntimeTests", dependencies: ["SparseRuntime", "SparseIFT", "SparseKernels", "CSparseKernels"]),
     ]
 )

@@ -1,44 +1,3 @@
-/// The GEMM view of a matrix-product node, per sample: `groups` independent products of an
-/// `M×K` activation matrix with a `K×N` matrix (SCALE-Sim's convention: M = output pixels
-/// or tokens, N = output channels per group, K = reduction length).
-public struct GEMMView: Hashable, Sendable {
-    public let M: Int
-    public let N: Int
-    public let K: Int
-    public let groups: Int
-    /// Rows of the weight matrix over all groups (= output channels), for pattern checks.
-    public let weightRows: Int
-
-    /// Views a conv, linear or attention-product node; other nodes get an empty view.
-    public init(_ node: Node) {
-        switch node.op {
-        case .conv2d(let c):
-            self.init(M: node.shape[1] * node.shape[2], N: c.outChannels / c.groups, K: c.reduction, groups: c.groups, weightRows: c.outChannels)
-        case .linear(let l):
-            let tokens = node.shape.dropLast().reduce(1, *)
-            self.init(M: tokens, N: l.outFeatures, K: l.inFeatures, groups: 1, weightRows: l.outFeatures)
-        case .attentionScores(let heads, _):
-            // The output [heads, T, T] does not hold K = d_model / heads: this view leaves K
-            // at 0 and `Accounting` completes it from the node's input shape.
-            self.init(M: node.shape[1], N: node.shape[2], K: 0, groups: heads, weightRows: 0)
-        case .attentionContext(let heads):
-            self.init(M: node.shape[0], N: node.shape[1] / heads, K: node.shape[0], groups: heads, weightRows: 0)
-        default:
-            self.init(M: 0, N: 0, K: 0, groups: 0, weightRows: 0)
-        }
-    }
-
-    init(M: Int, N: Int, K: Int, groups: Int, weightRows: Int) {
-        self.M = M
-        self.N = N
-        self.K = K
-        self.groups = groups
-        self.weightRows = weightRows
-    }
-
-    public var macs: Int { M * N * K * groups }
-}
-
 /// FLOP, parameter and search-space accounting of one node, per sample.
 public struct LayerAccount: Hashable, Sendable {
     public let name: String
@@ -50,7 +9,8 @@ public struct LayerAccount: Hashable, Sendable {
     public let weightShape: [Int]?
     public let inputShape: [Int]
     public let outputShape: [Int]
-    public let gemm: GEMMView?
+    /// The node's matrix product (from `GEMMLowering`), if it computes one.
+    public let product: MatrixProduct?
     public let sparsity: Double
     public let pattern: SparsityPattern?
     /// Weights, biases, norm scales and shifts, embedding tables (a tied weight counts 0).
@@ -64,7 +24,8 @@ public struct LayerAccount: Hashable, Sendable {
     /// Multiply-adds that remain when zero weights are skipped.
     public let effectiveMACs: Int
     /// Mask positions a sparse-training method may choose from (the paper's Table 1):
-    /// the weight count of body layers, 0 for the layers that always stay dense.
+    /// the weight count of the layers that take the sparsity (body and shortcut layers,
+    /// and Doped's U and V when masked), 0 for the layers that stay dense.
     public let searchSpace: Int
     /// Elements of the output (the size of the work of non-GEMM ops).
     public let outputElements: Int
@@ -113,9 +74,11 @@ public struct NetworkAccount: Sendable {
 }
 
 public enum Accounting {
-    /// Accounts every node of a network, per sample.
+    /// Accounts every node of a network, per sample. The multiply-adds come from the
+    /// network's `GEMMLowering`, the one source of every product's shape.
     public static func account(_ network: Network) -> NetworkAccount {
-        let layers = network.nodes.map { account(node: $0, in: network) }
+        let lowering = GEMMLowering(network)
+        let layers = network.nodes.map { account(node: $0, in: network, product: lowering.products(ofNode: $0.id).first) }
         return NetworkAccount(
             layers: layers,
             params: layers.reduce(0) { $0 + $1.params },
@@ -125,52 +88,34 @@ public enum Accounting {
             searchSpace: layers.reduce(0) { $0 + $1.searchSpace })
     }
 
-    /// Effective forward multiply-adds per sample, without building the per-layer table
-    /// (the Sparse Wide search calls this many times).
+    /// Effective forward multiply-adds per sample, without the per-layer table or the
+    /// epilogues (the Sparse Wide search calls this many times).
     public static func effectiveMACs(_ network: Network) -> Int {
-        network.nodes.reduce(0) { $0 + account(node: $1, in: network).effectiveMACs }
+        network.nodes.reduce(0) { $0 + (GEMMLowering.product(of: $1, in: network, consumers: nil)?.effectiveMACs ?? 0) }
     }
 
-    static func account(node: Node, in network: Network) -> LayerAccount {
+    static func account(node: Node, in network: Network, product: MatrixProduct?) -> LayerAccount {
         let inputShape = node.inputs.first.map { network.nodes[$0].shape } ?? []
-        let elements = node.shape.reduce(1, *)
         var weightShape: [Int]?
-        var gemm: GEMMView?
-        var sparsity = 0.0
-        var pattern: SparsityPattern?
         var weights = 0
         var nonzeroWeights = 0
         var otherParams = 0
-        var macs = 0
-        var effective = 0
         var searchSpace = 0
         switch node.op {
         case .conv2d(let c):
-            let view = GEMMView(node)
-            gemm = view
             weightShape = c.weightShape
-            weights = c.weightShape.reduce(1, *)
-            nonzeroWeights = c.weight.pattern.nonzeroCount(rows: c.outChannels, reduction: c.reduction, sparsity: c.weight.sparsity)
+            weights = product?.weight?.count ?? 0
+            nonzeroWeights = product?.weight?.nonzeros ?? 0
             otherParams = c.bias ? c.outChannels : 0
-            macs = view.macs
-            effective = view.M * nonzeroWeights
-            sparsity = c.weight.sparsity
-            pattern = c.weight.pattern
-            searchSpace = c.weight.role == .body ? weights : 0
+            searchSpace = c.weight.role.takesNetworkSparsity || c.weight.isSparse ? weights : 0
         case .linear(let l):
-            let view = GEMMView(node)
-            gemm = view
             weightShape = l.weightShape
-            let count = l.inFeatures * l.outFeatures
-            let nonzero = l.weight.pattern.nonzeroCount(rows: l.outFeatures, reduction: l.inFeatures, sparsity: l.weight.sparsity)
+            // A tied weight (GPT's LM head) is a parameter of its owner: counted there once.
+            let count = product?.weight?.count ?? 0
             weights = l.tiedTo == nil ? count : 0
-            nonzeroWeights = l.tiedTo == nil ? nonzero : 0
+            nonzeroWeights = l.tiedTo == nil ? product?.weight?.nonzeros ?? 0 : 0
             otherParams = l.bias ? l.outFeatures : 0
-            macs = view.macs
-            effective = view.M * nonzero
-            sparsity = l.weight.sparsity
-            pattern = l.weight.pattern
-            searchSpace = l.weight.role == .body ? count : 0
+            searchSpace = l.weight.role.takesNetworkSparsity || l.weight.isSparse ? count : 0
         case .batchNorm:
             otherParams = 2 * node.shape[0]
         case .layerNorm:
@@ -184,28 +129,17 @@ public enum Accounting {
             weights = length * dim
             nonzeroWeights = weights
             weightShape = [length, dim]
-        case .attentionScores(let heads, _):
-            let view = GEMMView(node)
-            let headDim = (inputShape.last ?? 0) / heads
-            let full = GEMMView(M: view.M, N: view.N, K: headDim, groups: heads, weightRows: 0)
-            gemm = full
-            macs = full.macs
-            effective = macs
-        case .attentionContext:
-            let view = GEMMView(node)
-            gemm = view
-            macs = view.macs
-            effective = macs
         default:
             break
         }
         return LayerAccount(
             name: node.name, kind: node.op.kind, origin: node.origin, role: node.op.weight?.role,
-            weightShape: weightShape, inputShape: inputShape, outputShape: node.shape, gemm: gemm,
-            sparsity: sparsity, pattern: pattern,
+            weightShape: weightShape, inputShape: inputShape, outputShape: node.shape, product: product,
+            sparsity: product?.weight?.sparsity ?? 0, pattern: product?.weight?.pattern,
             params: weights + otherParams, nonzeroParams: nonzeroWeights + otherParams,
             weights: weights, nonzeroWeights: nonzeroWeights,
-            macs: macs, effectiveMACs: effective, searchSpace: searchSpace, outputElements: elements)
+            macs: product?.macs ?? 0, effectiveMACs: product?.effectiveMACs ?? 0, searchSpace: searchSpace,
+            outputElements: node.shape.reduce(1, *))
     }
 
     /// One transformed layer against the dense layer it replaces.
@@ -216,16 +150,16 @@ public enum Accounting {
         public var ratio: Double { Double(effectiveMACs) / Double(denseMACs) }
     }
 
-    /// For each body layer of the dense network, the effective MACs of everything the
+    /// For each body or shortcut layer of the dense network, the effective MACs of everything the
     /// transformation put in its place: the per-layer iso-FLOP check.
     public static func compareByOrigin(transformed: Network, dense: Network) -> [OriginComparison] {
         let transformedAccount = account(transformed)
         var effectiveByOrigin: [String: Int] = [:]
-        for layer in transformedAccount.layers where layer.gemm != nil && layer.weightShape != nil {
+        for layer in transformedAccount.layers where layer.product?.kind == .weight {
             effectiveByOrigin[layer.origin, default: 0] += layer.effectiveMACs
         }
         return account(dense).layers.compactMap { layer in
-            guard layer.role == .body else { return nil }
+            guard layer.role?.takesNetworkSparsity == true else { return nil }
             return OriginComparison(origin: layer.name, denseMACs: layer.macs, effectiveMACs: effectiveByOrigin[layer.name] ?? 0)
         }
     }

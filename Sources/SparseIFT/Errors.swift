@@ -1,4 +1,8 @@
-import SparseKernels
+@_exported import SiftCore
+
+// SparseIFT re-exports SiftCore (`Tensor`, `NPY`, `SparsityPattern`, `SeededGenerator`...),
+// since its API is stated in those types. It converts SiftCore's errors to its own at its
+// boundary (`fromCore`), so everything it throws is a `SparseIFTError`.
 
 /// Every way the Sparse-IFT library refuses a request. Each case carries a message that
 /// names the offending value, so the CLI can print it as is.
@@ -21,6 +25,8 @@ public enum SparseIFTError: Error, Equatable, Sendable, CustomStringConvertible 
     case io(String)
     /// A file was read but is not a valid float32 `.npy` array (or is truncated).
     case malformedFile(String)
+    /// A computation on finite inputs produced an infinity or NaN (float32 overflow).
+    case nonFiniteResult(String)
 
     public var description: String {
         switch self {
@@ -33,14 +39,15 @@ public enum SparseIFTError: Error, Equatable, Sendable, CustomStringConvertible 
         case .parameterMismatch(let m): "parameter mismatch: \(m)"
         case .io(let m): "I/O error: \(m)"
         case .malformedFile(let m): "malformed file: \(m)"
+        case .nonFiniteResult(let m): "non-finite result: \(m)"
         }
     }
 
-    /// The library's error for a `SparseKernels` error (NPY reading and writing), keeping
-    /// its message but not its category prefix, so the prefix is printed once.
-    init(_ error: KernelError) {
+    /// The library's error for a SiftCore error (NPY reading and writing, patterns, masks),
+    /// keeping its message but not its category prefix, so the prefix is printed once.
+    public init(_ error: SiftCoreError) {
         switch error {
-        case .io(let m), .outOfMemory(let m): self = .io(m)
+        case .io(let m): self = .io(m)
         case .malformedFile(let m): self = .malformedFile(m)
         case .shapeMismatch(let m): self = .shapeMismatch(m)
         case .invalidArgument(let m): self = .invalidArgument(m)
@@ -50,41 +57,18 @@ public enum SparseIFTError: Error, Equatable, Sendable, CustomStringConvertible 
     }
 }
 
+/// Runs a SiftCore call, turning its error into the library's own.
+func fromCore<T>(_ body: () throws(SiftCoreError) -> T) throws(SparseIFTError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw SparseIFTError(error)
+    }
+}
+
 /// Checks that a sparsity is a number in [0, 1); every public entry point calls this first.
 func validateSparsity(_ sparsity: Double, name: String = "sparsity") throws {
     guard !sparsity.isNaN, sparsity >= 0, sparsity < 1 else {
         throw SparseIFTError.invalidArgument("\(name) must be in [0, 1), got \(sparsity)")
-    }
-}
-
-/// Size limits that keep every count of the toolkit far from `Int` overflow and every
-/// allocation within what a workstation can hold. They are checked where sizes are
-/// created (network building, weight initialisation, reference execution), so that the
-/// arithmetic downstream (accounting, reports, traces) cannot trap.
-public enum SizeLimits {
-    /// Largest output size, weight count or multiply-add count of a single node (2^50).
-    public static let perNode = 1 << 50
-    /// Largest total multiply-adds or parameters of a whole network (2^58): the report
-    /// multiplies MACs by 6 at most (2 FLOPs per MAC, 3 passes), and 6·2^58 < 2^63.
-    public static let perNetwork = 1 << 58
-    /// Largest number of float32 values (weights + masks, or activations) the toolkit
-    /// allocates: 2^31 floats = 8 GiB.
-    public static let floats = 1 << 31
-
-    /// `a · b`, or nil when the product exceeds `limit` (or overflows `Int`).
-    static func product(_ factors: [Int], limit: Int) -> Int? {
-        var result = 1
-        for factor in factors {
-            guard factor >= 0 else { return nil }
-            let (value, overflow) = result.multipliedReportingOverflow(by: factor)
-            guard !overflow, value <= limit else { return nil }
-            result = value
-        }
-        return result
-    }
-
-    /// Human-readable size in GiB of `floats` float32 values.
-    static func gibibytes(floats: Double) -> String {
-        String(format: "%.1f GiB", floats * 4 / Double(1 << 30))
     }
 }

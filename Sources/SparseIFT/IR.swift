@@ -140,6 +140,16 @@ extension Operation {
         }
     }
 
+    /// The weight as a matrix, all groups stacked: `rows` = output channels / out
+    /// features, `reduction` = K. This is the view patterns and masks are laid on.
+    public var weightMatrix: (rows: Int, reduction: Int)? {
+        switch self {
+        case .conv2d(let c): (c.outChannels, c.reduction)
+        case .linear(let l): (l.outFeatures, l.inFeatures)
+        default: nil
+        }
+    }
+
     public var isActivation: Bool {
         switch self {
         case .relu, .relu6, .gelu: true
@@ -184,6 +194,17 @@ public enum ParallelActivation: String, Hashable, Sendable, CaseIterable {
     case perBranch = "per-branch"
 }
 
+/// The model families of the zoo, for the rules and notes that depend on the family.
+public enum ModelFamily: String, Hashable, Sendable {
+    case resnetCIFAR = "resnet-cifar"
+    case resnetImageNet = "resnet-imagenet"
+    case mobileNetV2 = "mobilenetv2"
+    case gpt
+    case mlp
+    /// A network built by hand: the generic rules, no family-specific notes.
+    case custom
+}
+
 /// What the transforms need to know about the family a network comes from.
 public struct NetworkMetadata: Hashable, Sendable {
     /// Set for transformers: Sparse Wide then scales `d_model` by `sqrt(base)` rounded up
@@ -191,10 +212,18 @@ public struct NetworkMetadata: Hashable, Sendable {
     public var transformer: TransformerShape?
     /// The default Sparse Parallel variant for this family.
     public var parallelActivation: ParallelActivation
+    public var family: ModelFamily
+    /// ResNets: the first stage's width (64). Sparse Wide then follows the authors' rule:
+    /// the first stage's width is computed once, `int(64·sqrt(base))`, and every other
+    /// width scales with it (doubled per stage), stem and classifier input included.
+    public var firstStageWidth: Int?
 
-    public init(transformer: TransformerShape? = nil, parallelActivation: ParallelActivation = .perBranch) {
+    public init(transformer: TransformerShape? = nil, parallelActivation: ParallelActivation = .perBranch,
+                family: ModelFamily = .custom, firstStageWidth: Int? = nil) {
         self.transformer = transformer
         self.parallelActivation = parallelActivation
+        self.family = family
+        self.firstStageWidth = firstStageWidth
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import SparseKernels
+import SiftCore
 
 /// The tensors of a network, by PyTorch-like key: `<node>.weight`, `<node>.bias`,
 /// `<node>.mask` (sparse layers only), and for BatchNorm `<node>.running_mean` /
@@ -25,7 +25,10 @@ public struct ParameterStore: Sendable {
         }
     }
 
-    /// Deterministic initialisation: Kaiming-normal weights (`std = sqrt(2 / fan_in)`),
+    /// Deterministic initialisation: Kaiming-normal weights, for convolutions as the
+    /// authors' ResNets do (`std = sqrt(2 / fan_out)`, fan_out = out·kh·kw as PyTorch computes it, its
+    /// `kaiming_normal_(mode="fan_out", nonlinearity="relu")`), for linear layers
+    /// `std = sqrt(2 / fan_in)`,
     /// embeddings `N(0, 0.02²)`, zero biases, identity norms; each sparse layer gets a
     /// seeded mask of its pattern and its weight is multiplied by it. Each tensor draws
     /// from its own stream (seed, key), so it does not depend on the other layers.
@@ -50,9 +53,9 @@ public struct ParameterStore: Sendable {
         for node in network.nodes {
             switch node.op {
             case .conv2d(let c):
-                let fanIn = c.reduction
+                let fanOut = c.outChannels * c.kernelHeight * c.kernelWidth
                 try store.addWeight(node.name, shape: c.weightShape, rows: c.outChannels, reduction: c.reduction,
-                                    weight: c.weight, std: (2 / Double(fanIn)).squareRoot(), seed: options.seed)
+                                    weight: c.weight, std: (2 / Double(fanOut)).squareRoot(), seed: options.seed)
                 if c.bias { store["\(node.name).bias"] = affine("\(node.name).bias", count: c.outChannels, identity: 0, spread: 0.1) }
             case .linear(let l):
                 if l.tiedTo == nil {
@@ -92,12 +95,14 @@ public struct ParameterStore: Sendable {
         var values = (0..<shape.reduce(1, *)).map { _ in Float(std * generator.nextNormal()) }
         if weight.isSparse {
             var maskGenerator = SeededGenerator(seed: seed, stream: "\(name).mask")
-            let mask = try MaskGenerator.mask(rows: rows, reduction: reduction, sparsity: weight.sparsity,
-                                              pattern: weight.pattern, generator: &maskGenerator)
+            let mask = try fromCore { () throws(SiftCoreError) in
+                try MaskSampler.mask(rows: rows, reduction: reduction, sparsity: weight.sparsity,
+                                     pattern: weight.pattern, generator: &maskGenerator)
+            }
             for index in values.indices { values[index] *= mask[index] }
-            tensors["\(name).mask"] = try Tensor(shape: shape, values: mask)
+            tensors["\(name).mask"] = try fromCore { () throws(SiftCoreError) in try Tensor(shape: shape, values: mask) }
         }
-        tensors["\(name).weight"] = try Tensor(shape: shape, values: values)
+        tensors["\(name).weight"] = try fromCore { () throws(SiftCoreError) in try Tensor(shape: shape, values: values) }
     }
 
     /// The number of float32 values (weights, masks, biases, norms, embeddings) the
@@ -144,53 +149,5 @@ public struct ParameterStore: Sendable {
             }
         }
         return shapes
-    }
-
-    /// Checks that every tensor the network needs is present with the right shape.
-    public func validate(for network: Network) throws {
-        for (key, shape) in Self.expectedShapes(network).sorted(by: { $0.key < $1.key }) {
-            guard let tensor = tensors[key] else { throw SparseIFTError.parameterMismatch("missing tensor \(key)") }
-            guard tensor.shape == shape else {
-                throw SparseIFTError.parameterMismatch("\(key) has shape \(tensor.shape), the network needs \(shape)")
-            }
-            // Weights from outside (`sift reference --weights`) must be usable numbers, and
-            // a mask must really be a mask: the reference pass multiplies by it.
-            if let bad = tensor.values.firstIndex(where: { !$0.isFinite }) {
-                throw SparseIFTError.parameterMismatch("\(key) has a non-finite value \(tensor.values[bad]) at index \(bad)")
-            }
-            if key.hasSuffix(".mask"), let bad = tensor.values.firstIndex(where: { $0 != 0 && $0 != 1 }) {
-                throw SparseIFTError.parameterMismatch("\(key) has the value \(tensor.values[bad]) at index \(bad); a mask holds only 0 and 1")
-            }
-        }
-    }
-
-    /// Writes every tensor as `<directory>/<key>.npy`.
-    public func save(to directory: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw SparseIFTError.io("cannot create \(directory): \(error.localizedDescription)")
-        }
-        for (key, tensor) in tensors.sorted(by: { $0.key < $1.key }) {
-            do {
-                try NPY.write(tensor, to: "\(directory)/\(key).npy")
-            } catch {
-                throw SparseIFTError(error)
-            }
-        }
-    }
-
-    /// Reads the tensors a network needs from `<directory>/<key>.npy` and validates them.
-    public static func load(from directory: String, for network: Network) throws -> ParameterStore {
-        var store = ParameterStore()
-        for key in expectedShapes(network).keys.sorted() {
-            do {
-                store[key] = try NPY.read(contentsOf: "\(directory)/\(key).npy")
-            } catch {
-                throw SparseIFTError(error)
-            }
-        }
-        try store.validate(for: network)
-        return store
     }
 }

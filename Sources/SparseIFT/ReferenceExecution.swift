@@ -1,5 +1,5 @@
 import Foundation
-import SparseKernels
+import SiftCore
 
 /// A plain forward pass of any network on real fp32 tensors: the truth the runtime and
 /// the simulator are checked against. Direct loops, Double accumulators, no cleverness.
@@ -50,9 +50,34 @@ public enum ReferenceExecution {
                     output += try forward(node, inputs: slices.map(Array.init), inputShapes: inputShapes, parameters: parameters)
                 }
             }
+            try checkFinite(output, of: node, batch: batch)
             values[node.id] = output
         }
         return try Tensor(shape: [batch] + network.output.shape, values: values[network.nodes.count - 1])
+    }
+
+    /// Refuses a node output holding an infinity or NaN: the inputs and parameters were
+    /// checked finite, so one means float32 overflowed, and a result built on it would be
+    /// meaningless. The masked future positions of causal attention scores are -inf by
+    /// design and are the one exception.
+    static func checkFinite(_ output: [Float], of node: Node, batch: Int) throws {
+        guard let bad = output.firstIndex(where: { !$0.isFinite }) else { return }
+        if case .attentionScores(_, let causal) = node.op, causal {
+            let tokens = node.shape[1]
+            for (index, value) in output.enumerated() where !value.isFinite {
+                let (row, column) = ((index / tokens) % tokens, index % tokens)
+                if value == -.infinity && column > row { continue }
+                throw nonFinite(value, at: index, of: node, batch: batch)
+            }
+            return
+        }
+        throw nonFinite(output[bad], at: bad, of: node, batch: batch)
+    }
+
+    private static func nonFinite(_ value: Float, at index: Int, of node: Node, batch: Int) -> SparseIFTError {
+        let perSample = max(1, node.shape.reduce(1, *))
+        return .nonFiniteResult(
+            "\(node.name) (\(node.op.kind)) produced \(value) at sample \(index / perSample), element \(index % perSample) from finite inputs and parameters: float32 overflowed (scale the input or the weights down)")
     }
 
     /// The weight of a layer with its mask applied (tied layers read their owner's weight).

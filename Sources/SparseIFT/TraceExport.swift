@@ -5,17 +5,19 @@ import Foundation
 /// is documented in `traces/README.md`; bump `formatVersion` on any change of columns or
 /// meaning.
 public enum WorkloadTrace {
-    public static let formatVersion = 1
+    public static let formatVersion = 2
 
     public static let columns = [
         "layer", "op", "inputs", "origin", "role",
-        "M", "N", "K", "groups",
+        "M", "K", "N", "groups",
         "in_channels", "out_channels", "in_h", "in_w", "out_h", "out_w",
         "kernel_h", "kernel_w", "stride", "padding",
         "sparsity", "pattern", "weights", "nonzeros", "macs", "effective_macs", "output_elements",
+        "bias", "fused_batchnorm", "fused_add", "residual", "fused_activation",
     ]
 
-    /// The CSV text of a network's trace (per sample: batch 1).
+    /// The CSV text of a network's trace (per sample: batch 1). Every shape and count of a
+    /// product row comes from the network's `GEMMLowering`.
     public static func csv(_ network: Network) -> String {
         let account = Accounting.account(network)
         var lines = [columns.joined(separator: ",")]
@@ -28,27 +30,41 @@ public enum WorkloadTrace {
                 "role": layer.role?.rawValue ?? "",
                 "output_elements": String(layer.outputElements),
             ]
-            if let gemm = layer.gemm {
-                row["M"] = String(gemm.M)
-                row["N"] = String(gemm.N)
-                row["K"] = String(gemm.K)
-                row["groups"] = String(gemm.groups)
-                row["macs"] = String(layer.macs)
-                row["effective_macs"] = String(layer.effectiveMACs)
+            if let product = layer.product {
+                row["M"] = String(product.M)
+                row["K"] = String(product.K)
+                row["N"] = String(product.N)
+                row["groups"] = String(product.groups)
+                row["macs"] = String(product.macs)
+                row["effective_macs"] = String(product.effectiveMACs)
+                if let weight = product.weight {
+                    row["sparsity"] = String(format: "%.6f", weight.sparsity)
+                    row["pattern"] = weight.isSparse ? weight.pattern.description : "dense"
+                    // A tied weight is still read: count the matrix it multiplies by.
+                    row["weights"] = String(weight.count)
+                    row["nonzeros"] = String(weight.nonzeros)
+                    let epilogue = product.epilogue
+                    row["bias"] = epilogue.bias ? "1" : "0"
+                    row["fused_batchnorm"] = epilogue.batchNorm?.name ?? ""
+                    row["fused_add"] = epilogue.residualAdd?.name ?? ""
+                    row["residual"] = epilogue.residual?.name ?? ""
+                    row["fused_activation"] = epilogue.activationNode?.name ?? ""
+                }
+                if let conv = product.convolution {
+                    row["in_h"] = String(conv.inHeight)
+                    row["in_w"] = String(conv.inWidth)
+                    row["out_h"] = String(conv.outHeight)
+                    row["out_w"] = String(conv.outWidth)
+                    row["kernel_h"] = String(conv.kernelHeight)
+                    row["kernel_w"] = String(conv.kernelWidth)
+                    row["stride"] = String(conv.stride)
+                    row["padding"] = String(conv.padding)
+                }
             }
             switch node.op {
             case .conv2d(let c):
-                let inShape = network.nodes[node.inputs[0]].shape
                 row["in_channels"] = String(c.inChannels)
                 row["out_channels"] = String(c.outChannels)
-                row["in_h"] = String(inShape[1])
-                row["in_w"] = String(inShape[2])
-                row["out_h"] = String(node.shape[1])
-                row["out_w"] = String(node.shape[2])
-                row["kernel_h"] = String(c.kernelHeight)
-                row["kernel_w"] = String(c.kernelWidth)
-                row["stride"] = String(c.stride)
-                row["padding"] = String(c.padding)
             case .linear(let l):
                 row["in_channels"] = String(l.inFeatures)
                 row["out_channels"] = String(l.outFeatures)
@@ -59,15 +75,6 @@ public enum WorkloadTrace {
                 row["padding"] = String(pool.padding)
             default:
                 break
-            }
-            if let weight = node.op.weight {
-                row["sparsity"] = String(format: "%.6f", weight.sparsity)
-                row["pattern"] = weight.isSparse ? weight.pattern.description : "dense"
-                // A tied weight is still read: count the matrix it multiplies by.
-                let count = layer.weightShape?.reduce(1, *) ?? 0
-                row["weights"] = String(count)
-                row["nonzeros"] = String(weight.pattern.nonzeroCount(rows: GEMMView(node).weightRows, reduction: GEMMView(node).K,
-                                                                     sparsity: weight.sparsity))
             }
             lines.append(columns.map { row[$0] ?? "" }.joined(separator: ","))
         }
@@ -151,15 +158,33 @@ public enum WorkloadTrace {
         return files
     }
 
-    /// Writes a trace set into a directory (created if needed).
+    /// The `manifest.json` of a trace set: sift as its writer, the format version, and
+    /// every file with its checksum (deterministic, so the committed set can be checked).
+    public static func manifest(for files: [String: String]) -> String {
+        var lines = ["{", "  \"format_version\" : \(formatVersion),", "  \"files\" : ["]
+        let sorted = files.keys.sorted()
+        for (index, name) in sorted.enumerated() {
+            let comma = index == sorted.count - 1 ? "" : ","
+            lines.append("    { \"checksum\" : \"\(Checksum.fnv1a64(Array(files[name]!.utf8)))\", \"name\" : \"\(name)\" }\(comma)")
+        }
+        lines += ["  ],", "  \"kind\" : \"traces\",", "  \"tool\" : \"\(SafeDirectory.tool)\"", "}"]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes a trace set as the directory `directory`, all or nothing (`SafeDirectory`):
+    /// an earlier sift trace set there is replaced whole, anything else is refused.
     public static func write(_ files: [String: String], to directory: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            for (name, content) in files.sorted(by: { $0.key < $1.key }) {
-                try Data(content.utf8).write(to: URL(fileURLWithPath: directory).appendingPathComponent(name), options: .atomic)
-            }
-        } catch {
-            throw SparseIFTError.io("cannot write traces to \(directory): \(error.localizedDescription)")
+        try fromCore { () throws(SiftCoreError) in
+            try SafeDirectory.write(files.mapValues { Array($0.utf8) }, manifest: Array(manifest(for: files).utf8), to: directory)
+        }
+    }
+
+    /// Writes one trace file into `directory` (created if needed), whole or not at all;
+    /// other files there are kept.
+    public static func writeSingle(name: String, content: String, into directory: String) throws {
+        try fromCore { () throws(SiftCoreError) in
+            try SafeFile.makeDirectories(directory)
+            try SafeFile.write(content, to: "\(directory)/\(name)")
         }
     }
 }

@@ -22,6 +22,15 @@ public enum SparsityDistribution: String, CaseIterable, Hashable, Sendable {
     case erk
 }
 
+/// Sparse Doped's low-rank factors U and V.
+public enum DopedLowRank: String, CaseIterable, Hashable, Sendable {
+    /// Dense, as in the paper: the member is iso-FLOP.
+    case dense
+    /// Masked at the network's sparsity, as in the authors' released code (their sparsifier
+    /// masks every conv weight but the stem and head): fewer FLOPs than the dense layer.
+    case sparse
+}
+
 public struct TransformOptions: Hashable, Sendable {
     public var pattern: SparsityPattern
     public var distribution: SparsityDistribution
@@ -31,13 +40,31 @@ public struct TransformOptions: Hashable, Sendable {
     /// Sparse Wide on a non-transformer searches `s` so the whole network's forward
     /// FLOPs match the dense model's within 0.1% (the authors' procedure).
     public var matchDenseFLOPs: Bool
+    /// Sparse Parallel, Factorized and Doped also transform the ResNets' 1x1 projection
+    /// shortcuts. Off by default: the authors' ResNets keep each shortcut one sparse conv.
+    public var transformShortcuts: Bool
+    /// Sparse Doped's U and V: dense (the paper, default) or masked at s (the released code).
+    public var dopedLowRank: DopedLowRank
 
     public init(pattern: SparsityPattern = .unstructured, distribution: SparsityDistribution = .uniform,
-                parallelActivation: ParallelActivation? = nil, matchDenseFLOPs: Bool = true) {
+                parallelActivation: ParallelActivation? = nil, matchDenseFLOPs: Bool = true,
+                transformShortcuts: Bool = false, dopedLowRank: DopedLowRank = .dense) {
         self.pattern = pattern
         self.distribution = distribution
         self.parallelActivation = parallelActivation
         self.matchDenseFLOPs = matchDenseFLOPs
+        self.transformShortcuts = transformShortcuts
+        self.dopedLowRank = dopedLowRank
+    }
+
+    /// The roles that take the network's sparsity under these options.
+    var sparseRoles: Set<WeightRole> {
+        dopedLowRank == .sparse ? [.body, .shortcut, .lowRank] : [.body, .shortcut]
+    }
+
+    /// The roles the Parallel, Factorized and Doped transforms replace.
+    var transformedRoles: Set<WeightRole> {
+        transformShortcuts ? [.body, .shortcut] : [.body]
     }
 }
 
@@ -110,15 +137,12 @@ public enum SparseIFT {
         return max(0, Int((exact * (1 + roundingSlack)).rounded(.down)))
     }
 
-    /// How far a member's whole-network forward FLOPs may depart from the dense model's
-    /// before the report says so (the rank and non-zero roundings alone stay well below).
-    static let isoFLOPNoteThreshold = 0.01
-
     /// Applies a transformation to a dense network at sparsity `s`.
     public static func transform(_ dense: Network, kind: TransformKind, sparsity: Double,
                                  options: TransformOptions = TransformOptions()) throws -> TransformedNetwork {
         try validateSparsity(sparsity)
-        try options.pattern.validateParameters()
+        let sparsity = sparsity + 0  // -0 is 0 (it would print as "-0")
+        try fromCore { () throws(SiftCoreError) in try options.pattern.validateParameters() }
         if let fixed = options.pattern.fixedSparsity, sparsity != 0, abs(fixed - sparsity) > 1e-9 {
             throw SparseIFTError.invalidArgument(
                 "pattern \(options.pattern) fixes the sparsity at \(fixed), but s = \(sparsity) was asked for")
@@ -131,70 +155,53 @@ public enum SparseIFT {
         let base = try base(sparsity: sparsity)
         var notes: [String] = []
         var structure: Network
+        let transformed = options.transformedRoles
         switch kind {
         case .dense:
             structure = dense
         case .wide:
             structure = try SparseWide.widen(dense, base: base)
         case .parallel:
-            structure = try SparseParallel.apply(dense, branches: base,
+            structure = try SparseParallel.apply(dense, branches: base, roles: transformed,
                                                  activation: options.parallelActivation ?? dense.metadata.parallelActivation)
         case .factorized:
             // At s = 0 the member is the dense layer (see SparseFactorized for why the
             // rank formula is not applied there).
-            structure = sparsity == 0 ? dense : try SparseFactorized.apply(dense, sparsity: sparsity)
+            structure = sparsity == 0 ? dense : try SparseFactorized.apply(dense, sparsity: sparsity, roles: transformed)
         case .doped:
-            structure = try SparseDoped.apply(dense, sparsity: sparsity)
+            structure = try SparseDoped.apply(dense, sparsity: sparsity, roles: transformed)
         }
         var bodySparsity = sparsity
         if kind == .wide {
             (bodySparsity, notes) = try SparseWide.searchSparsity(widened: structure, dense: dense, requested: sparsity, options: options)
         }
-        structure = try assignSparsity(structure, sparsity: bodySparsity, pattern: options.pattern, distribution: options.distribution)
+        structure = try assignSparsity(structure, sparsity: bodySparsity, pattern: options.pattern, distribution: options.distribution,
+                                       roles: options.sparseRoles)
         structure.name = kind == .dense ? dense.name : "\(dense.name)-\(kind.rawValue)"
-        notes += isoFLOPNotes(kind: kind, sparsity: sparsity, base: base, transformed: structure, dense: dense, options: options)
+        notes += TransformNotes.conventions(kind: kind, sparsity: sparsity, dense: dense, options: options)
+        notes += TransformNotes.isoFLOP(kind: kind, sparsity: sparsity, base: base, transformed: structure, dense: dense, options: options)
+        notes += TransformNotes.kernels(pattern: options.pattern, sparsity: bodySparsity)
         return TransformedNetwork(network: structure, dense: dense, kind: kind, requestedSparsity: sparsity,
                                   sparsity: bodySparsity, base: base, options: options, notes: notes)
     }
 
-    /// Says when a member is not iso-FLOP, so a reader of the totals is not misled: Sparse
-    /// Parallel when `1/(1-s)` is not an integer (its branch count is rounded), Factorized
-    /// and Doped when their rank rounding departs from the budget, and any member under
-    /// ERK (which matches the parameter count, not the FLOPs). Sparse Wide's notes come
-    /// from its search; `dense` is the sparse baseline, not iso-FLOP by definition.
-    static func isoFLOPNotes(kind: TransformKind, sparsity: Double, base: Int, transformed: Network, dense: Network,
-                             options: TransformOptions) -> [String] {
-        guard sparsity > 0, kind == .parallel || kind == .factorized || kind == .doped else { return [] }
-        let ratio = Double(Accounting.effectiveMACs(transformed)) / Double(max(1, Accounting.account(dense).macs))
-        guard abs(ratio - 1) > isoFLOPNoteThreshold else { return [] }
-        let ratioText = String(format: "x%.4f", ratio)
-        if options.distribution == .erk {
-            return ["not iso-FLOP: the ERK distribution matches the parameter count, not the FLOPs; forward FLOPs \(ratioText) vs dense"]
-        }
-        if kind == .parallel {
-            return [String(format: "not iso-FLOP: 1/(1-s) = %.4g is not an integer; the branch count round(1/(1-s)) = %d gives forward FLOPs %@ vs dense",
-                           1 / (1 - sparsity), base, ratioText)]
-        }
-        return ["not iso-FLOP: the rounded \(kind.rawValue) ranks give forward FLOPs \(ratioText) vs dense"]
-    }
-
-    /// Sets the sparsity of every body layer (uniformly or by ERK) and checks that the
-    /// pattern tiles each sparse layer. Layers of other roles stay dense.
+    /// Sets the sparsity and pattern of every layer whose role is in `roles` (body and
+    /// shortcut layers by default), uniformly or by ERK. Layers of other roles stay dense.
     public static func assignSparsity(_ network: Network, sparsity: Double, pattern: SparsityPattern,
-                                      distribution: SparsityDistribution = .uniform) throws -> Network {
+                                      distribution: SparsityDistribution = .uniform,
+                                      roles: Set<WeightRole> = [.body, .shortcut]) throws -> Network {
         try validateSparsity(sparsity)
         var result = network
         let perLayer = distribution == .erk && sparsity > 0
-            ? erkSparsities(network, sparsity: sparsity)
+            ? erkSparsities(network, sparsity: sparsity, roles: roles)
             : [:]
         for index in result.nodes.indices {
             let node = result.nodes[index]
-            guard var weight = node.op.weight, weight.role == .body else { continue }
+            guard var weight = node.op.weight, roles.contains(weight.role) else { continue }
             weight.sparsity = perLayer[node.id] ?? sparsity
             weight.pattern = pattern
-            if weight.sparsity > 0 {
-                let view = GEMMView(node)
-                try pattern.validate(layer: node.name, rows: view.weightRows, reduction: view.K)
+            if weight.sparsity > 0, let matrix = node.op.weightMatrix {
+                try pattern.validate(layer: node.name, rows: matrix.rows, reduction: matrix.reduction)
             }
             result.nodes[index].op = node.op.withWeight(weight)
         }
@@ -203,11 +210,11 @@ public enum SparseIFT {
 
     /// Per-layer sparsities of the Erdős–Rényi-Kernel distribution, by node id. Layers
     /// whose ERK density would exceed 1 are made dense and the rest rescaled (RigL's rule).
-    static func erkSparsities(_ network: Network, sparsity: Double) -> [Int: Double] {
+    static func erkSparsities(_ network: Network, sparsity: Double, roles: Set<WeightRole>) -> [Int: Double] {
         struct Layer { let id: Int; let count: Double; let raw: Double }
         var layers: [Layer] = []
         for node in network.nodes {
-            guard let weight = node.op.weight, weight.role == .body else { continue }
+            guard let weight = node.op.weight, roles.contains(weight.role) else { continue }
             let dims: [Int]
             switch node.op {
             case .conv2d(let c): dims = c.weightShape
@@ -235,10 +242,10 @@ public enum SparseIFT {
         return result
     }
 
-    /// True for the layers the transformations replace: body convs (ungrouped) and body
-    /// linear layers.
-    static func isTransformable(_ node: Node) -> Bool {
-        node.op.weight?.role == .body
+    /// True for the layers a transformation replaces: those whose role is in `roles` (body
+    /// convs, ungrouped, and body linear layers; shortcuts too when asked).
+    static func isTransformable(_ node: Node, roles: Set<WeightRole>) -> Bool {
+        node.op.weight.map { roles.contains($0.role) } ?? false
     }
 }
 

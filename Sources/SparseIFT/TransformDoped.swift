@@ -4,10 +4,10 @@
 /// (linear D_in→d→D_out for linear layers), `d = floor(s·k²·C_in·C_out / (k²·C_in + C_out))`.
 /// At `s = 0`, `d = 0` and the layer is exactly the dense one.
 enum SparseDoped {
-    static func apply(_ network: Network, sparsity: Double) throws -> Network {
+    static func apply(_ network: Network, sparsity: Double, roles: Set<WeightRole>) throws -> Network {
         var rewriter = GraphRewriter(network)
         for node in network.nodes {
-            guard SparseIFT.isTransformable(node) else {
+            guard SparseIFT.isTransformable(node, roles: roles) else {
                 try rewriter.copy(node)
                 continue
             }

@@ -9,10 +9,10 @@
 /// represent `W`; "at s = 0 each member recovers the dense layer" can only mean the
 /// identity transformation. `SparseIFT.transform` handles that case before calling here.
 enum SparseFactorized {
-    static func apply(_ network: Network, sparsity: Double) throws -> Network {
+    static func apply(_ network: Network, sparsity: Double, roles: Set<WeightRole>) throws -> Network {
         var rewriter = GraphRewriter(network)
         for node in network.nodes {
-            guard SparseIFT.isTransformable(node) else {
+            guard SparseIFT.isTransformable(node, roles: roles) else {
                 try rewriter.copy(node)
                 continue
             }

@@ -5,14 +5,14 @@
 /// an activation (a block's last conv, a shortcut, a projection) is a plain sum of its
 /// branches in both variants.
 enum SparseParallel {
-    static func apply(_ network: Network, branches: Int, activation: ParallelActivation) throws -> Network {
+    static func apply(_ network: Network, branches: Int, roles: Set<WeightRole>, activation: ParallelActivation) throws -> Network {
         if branches == 1 { return network }
         let consumers = network.consumers
         var rewriter = GraphRewriter(network)
         var absorbed: Set<Int> = []
         for node in network.nodes {
             if absorbed.contains(node.id) { continue }
-            guard SparseIFT.isTransformable(node) else {
+            guard SparseIFT.isTransformable(node, roles: roles) else {
                 try rewriter.copy(node)
                 continue
             }

@@ -1,7 +1,10 @@
 import Foundation
 
-/// Sparse Wide: every layer's width is scaled by `sqrt(base)` (floor), the dense stem and
-/// head included, and the body layers made sparse. Because the dense layers widen too, the
+/// Sparse Wide: every layer's width is scaled by `sqrt(base)`, the dense stem and head
+/// included, and the body layers made sparse. ResNets follow the authors' rule: the first
+/// stage's width is computed once, `int(64·sqrt(base))`, and doubled per stage (90/180/
+/// 360/720 at s = 0.5); other families floor each width separately (MobileNetV2, MLP: the
+/// authors' code has neither). Because the dense layers widen too, the
 /// nominal `s` overshoots the dense FLOP budget; the authors then search the uniform `s`
 /// (binary search) until the whole network's forward FLOPs match the dense model's within
 /// 0.1%. Transformers follow their own rule instead: `d_model` scaled by `sqrt(base)`
@@ -40,9 +43,25 @@ enum SparseWide {
                 },
                 summary: "d_model \(transformer.dModel) -> \(newModel) (sqrt(\(base)) rounded up to a multiple of \(heads) heads)")
         }
+        if let first = network.metadata.firstStageWidth {
+            guard first > 0, first <= SizeLimits.perNode else {
+                throw SparseIFTError.invalidArgument("first stage width \(first) must be in 1...\(SizeLimits.perNode)")
+            }
+            // Python's int(64 * math.sqrt(base)): the same product, truncated.
+            let scaledFirst = max(1, Int((Double(first) * factor).rounded(.down)))
+            return WidthRule(
+                map: { width in
+                    // Every ResNet width is a multiple of the first stage's (x1, x2, x4, x8):
+                    // scale the multiple exactly; any other width scales in proportion.
+                    let (scaled, overflow) = width.multipliedReportingOverflow(by: scaledFirst)
+                    if !overflow && width % first == 0 { return scaled / first }
+                    return max(1, Int((Double(width) * Double(scaledFirst) / Double(first)).rounded(.down)))
+                },
+                summary: "widths: first stage int(\(first)·sqrt(\(base))) = \(scaledFirst), doubled per stage (the authors' ResNet rule; stem and classifier input included)")
+        }
         return WidthRule(
             map: { width in max(1, Int((Double(width) * factor * (1 + SparseIFT.roundingSlack)).rounded(.down))) },
-            summary: "widths x sqrt(\(base)) = x\(String(format: "%.4f", factor)), rounded down")
+            summary: "widths x sqrt(\(base)) = x\(String(format: "%.4f", factor)), each rounded down")
     }
 
     /// The widened structure (sparsities not yet assigned). `base == 1` returns it unchanged.
@@ -96,7 +115,7 @@ enum SparseWide {
             let sparse = try SparseIFT.assignSparsity(widened, sparsity: requested, pattern: options.pattern,
                                                       distribution: options.distribution)
             func bodyMACs(_ network: Network) -> Double {
-                Double(Accounting.account(network).layers.filter { $0.role == .body }.reduce(0) { $0 + $1.effectiveMACs })
+                Double(Accounting.account(network).layers.filter { $0.role?.takesNetworkSparsity == true }.reduce(0) { $0 + $1.effectiveMACs })
             }
             notes.append("transformer width rule: no search on s")
             notes.append(String(format: "sparse projections vs dense: x%.4f; the dense attention products, embeddings and LM head widen with d_model",
@@ -138,7 +157,7 @@ enum SparseWide {
         guard abs(gap) <= SparseIFT.flopMatchTolerance else {
             throw SparseIFTError.flopMatchFailed("search ended \(String(format: "%.3f", gap * 100))% away from the dense FLOPs; pass --no-flop-search (TransformOptions.matchDenseFLOPs = false) to keep s as given")
         }
-        notes.append(String(format: "search: s %.4f -> %.6f matches the dense forward FLOPs (gap %+.4f%%)", requested, found, gap * 100))
+        notes.append(String(format: "search: s %.4f -> %.6f matches the dense forward FLOPs (gap %+.4f%%; the closest s, where the authors' search stops at the first within 0.1%%)", requested, found, gap * 100))
         return (found, notes)
     }
 }

@@ -70,6 +70,6 @@ public enum GPT {
         x = try b.unary("ln_f", .layerNorm, x)
         _ = try b.linear("lm_head", x, out: c.vocabulary, bias: false, role: .classifier, tiedTo: "wte")
         return try b.build(name: c.name, metadata: NetworkMetadata(
-            transformer: TransformerShape(dModel: c.dModel, heads: c.heads), parallelActivation: .afterSum))
+            transformer: TransformerShape(dModel: c.dModel, heads: c.heads), parallelActivation: .afterSum, family: .gpt))
     }
 }

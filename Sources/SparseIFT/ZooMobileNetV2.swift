@@ -44,7 +44,7 @@ public enum MobileNetV2 {
         x = try b.unary("features.\(index).2", .relu6, x)
         x = try b.unary("avgpool", .globalAvgPool, x)
         _ = try b.linear("classifier.1", x, out: config.classes, bias: true, role: .classifier)
-        return try b.build(name: "mobilenetv2", metadata: NetworkMetadata(parallelActivation: .perBranch))
+        return try b.build(name: "mobilenetv2", metadata: NetworkMetadata(parallelActivation: .perBranch, family: .mobileNetV2))
     }
 
     static func invertedResidual(_ b: inout NetworkBuilder, prefix: String, input: Int, out: Int, stride: Int, expansion: Int) throws -> Int {

@@ -63,7 +63,8 @@ public enum ResNet {
         _ = try b.linear("fc", x, out: config.classes, bias: true, role: .classifier)
         let variant = config.variant == .cifar ? "cifar" : "imagenet"
         return try b.build(name: "\(config.depth.label)-\(variant)", metadata: NetworkMetadata(
-            parallelActivation: config.variant == .cifar ? .afterSum : .perBranch))
+            parallelActivation: config.variant == .cifar ? .afterSum : .perBranch,
+            family: config.variant == .cifar ? .resnetCIFAR : .resnetImageNet, firstStageWidth: config.stageWidths[0]))
     }
 
     /// conv3x3(stride) → BN → ReLU → conv3x3 → BN → (+ shortcut) → ReLU, with a 1x1
@@ -77,7 +78,7 @@ public enum ResNet {
         y = try b.unary("\(prefix).bn2", .batchNorm, y)
         var shortcut = input
         if stride != 1 || inChannels != out {
-            shortcut = try b.conv("\(prefix).downsample.0", input, out: out, kernel: 1, stride: stride)
+            shortcut = try b.conv("\(prefix).downsample.0", input, out: out, kernel: 1, stride: stride, role: .shortcut)
             shortcut = try b.unary("\(prefix).downsample.1", .batchNorm, shortcut)
         }
         y = try b.add("\(prefix).add", .add, inputs: [y, shortcut])

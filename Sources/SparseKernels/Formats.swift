@@ -10,7 +10,7 @@ public final class DenseWeights: WeightMatrix, @unchecked Sendable {
         try Self.validateSource(w, format: "dense")
         handle = try Self.create(w) { sk_dense_create(Int64(w.rows), Int64(w.columns), $0, Int64(w.columns)) }
         source = w
-        super.init(rows: w.rows, columns: w.columns, pattern: .dense)
+        super.init(rows: w.rows, columns: w.columns, format: .dense)
     }
     deinit { sk_dense_destroy(handle) }
 
@@ -26,7 +26,7 @@ public final class DenseWeights: WeightMatrix, @unchecked Sendable {
 /// Unstructured sparse weights in a CSR-like format with 16-bit column indices.
 public final class CSRWeights: WeightMatrix, @unchecked Sendable {
     /// 16-bit column indices bound K.
-    public static let maxColumns = 65536
+    public static let maxColumns = KernelCapabilities.csrMaxReduction
     private let handle: OpaquePointer
 
     public init(_ w: Matrix) throws(KernelError) {
@@ -35,7 +35,7 @@ public final class CSRWeights: WeightMatrix, @unchecked Sendable {
             throw .shapeMismatch("CSR stores 16-bit column indices: K=\(w.columns) exceeds \(Self.maxColumns)")
         }
         handle = try Self.create(w) { sk_csr_create(Int64(w.rows), Int64(w.columns), $0, Int64(w.columns)) }
-        super.init(rows: w.rows, columns: w.columns, pattern: .unstructured)
+        super.init(rows: w.rows, columns: w.columns, format: .csr)
     }
     deinit { sk_csr_destroy(handle) }
 
@@ -60,7 +60,7 @@ public final class NMWeights: WeightMatrix, @unchecked Sendable {
     /// Fails with `.patternViolation` naming the first row and group holding more than N
     /// nonzeros, and with `.shapeMismatch` when K is not a multiple of M.
     public init(_ w: Matrix, n: Int, m: Int) throws(KernelError) {
-        try SparsePattern.nOfM(n: n, m: m).validateParameters()
+        try WeightFormat.nm(n: n, m: m).validateParameters()
         try Self.validateSource(w, format: "N:M")
         guard w.columns % m == 0 else {
             throw .shapeMismatch("\(n):\(m) needs K divisible by \(m), got K=\(w.columns)")
@@ -69,7 +69,7 @@ public final class NMWeights: WeightMatrix, @unchecked Sendable {
         handle = try Self.create(w) { sk_nm_create(Int64(w.rows), Int64(w.columns), Int32(n), Int32(m), $0, Int64(w.columns)) }
         self.n = n
         self.m = m
-        super.init(rows: w.rows, columns: w.columns, pattern: .nOfM(n: n, m: m))
+        super.init(rows: w.rows, columns: w.columns, format: .nm(n: n, m: m))
     }
     deinit { sk_nm_destroy(handle) }
 
@@ -104,7 +104,7 @@ public final class BSRWeights: WeightMatrix, @unchecked Sendable {
     private let handle: OpaquePointer
 
     public init(_ w: Matrix, blockRows: Int, blockColumns: Int) throws(KernelError) {
-        try SparsePattern.block(rows: blockRows, columns: blockColumns).validateParameters()
+        try WeightFormat.bsr(rows: blockRows, columns: blockColumns).validateParameters()
         try Self.validateSource(w, format: "BSR")
         guard w.rows % blockRows == 0 else {
             throw .shapeMismatch("block \(blockRows)x\(blockColumns) needs M divisible by \(blockRows), got M=\(w.rows)")
@@ -117,7 +117,7 @@ public final class BSRWeights: WeightMatrix, @unchecked Sendable {
         }
         self.blockRows = blockRows
         self.blockColumns = blockColumns
-        super.init(rows: w.rows, columns: w.columns, pattern: .block(rows: blockRows, columns: blockColumns))
+        super.init(rows: w.rows, columns: w.columns, format: .bsr(rows: blockRows, columns: blockColumns))
     }
     deinit { sk_bsr_destroy(handle) }
 
@@ -133,14 +133,13 @@ public final class BSRWeights: WeightMatrix, @unchecked Sendable {
     }
 }
 
-/// Prepares `w` in the format `pattern` names; the one entry point the CLI and the
-/// runtime use.
-public func prepareWeights(_ w: Matrix, as pattern: SparsePattern) throws(KernelError) -> WeightMatrix {
-    switch pattern {
+/// Prepares `w` in `format`; the one entry point the CLI and the runtime use.
+public func prepareWeights(_ w: Matrix, as format: WeightFormat) throws(KernelError) -> WeightMatrix {
+    switch format {
     case .dense: try DenseWeights(w)
-    case .unstructured: try CSRWeights(w)
-    case .nOfM(let n, let m): try NMWeights(w, n: n, m: m)
-    case .block(let r, let c): try BSRWeights(w, blockRows: r, blockColumns: c)
+    case .csr: try CSRWeights(w)
+    case .nm(let n, let m): try NMWeights(w, n: n, m: m)
+    case .bsr(let r, let c): try BSRWeights(w, blockRows: r, blockColumns: c)
     }
 }
 

@@ -36,23 +36,6 @@ public struct KernelBenchmark {
         }
     }
 
-    /// The default shapes: MLP layers at batch 1/64/256, a large GEMV, the GPT-3
-    /// Small FFN at 512 tokens, and the 3x3 convolutions of ResNet-18 (ImageNet, batch 1)
-    /// lowered to GEMM (M = C_out, K = 9·C_in, N = H·W of the output).
-    public static let defaultShapes: [Shape] = [
-        Shape(name: "mlp-1024 N=1", m: 1024, k: 1024, n: 1),
-        Shape(name: "mlp-1024 N=64", m: 1024, k: 1024, n: 64),
-        Shape(name: "mlp-1024 N=256", m: 1024, k: 1024, n: 256),
-        Shape(name: "gemv-4096", m: 4096, k: 4096, n: 1),
-        Shape(name: "mlp-4096 N=256", m: 4096, k: 4096, n: 256),
-        Shape(name: "gpt3s-ffn-up", m: 3072, k: 768, n: 512),
-        Shape(name: "gpt3s-ffn-down", m: 768, k: 3072, n: 512),
-        Shape(name: "r18-conv2", m: 64, k: 576, n: 3136),
-        Shape(name: "r18-conv3", m: 128, k: 1152, n: 784),
-        Shape(name: "r18-conv4", m: 256, k: 2304, n: 196),
-        Shape(name: "r18-conv5", m: 512, k: 4608, n: 49),
-    ]
-
     /// One measured kernel on one shape.
     public struct Result: Sendable, Codable {
         public let shape: String
@@ -85,11 +68,13 @@ public struct KernelBenchmark {
         case dense, csr, nm, bsr
     }
 
-    public var shapes: [Shape] = defaultShapes
+    /// The shapes to measure. The CLI's defaults come from the GEMM lowering of zoo
+    /// models (`KernelWorkloads.defaultShapes` in SparseIFT).
+    public var shapes: [Shape] = []
     public var sparsities: [Double] = [0.5, 0.75, 0.9, 0.95]
     public var formats: [Format] = Format.allCases
-    public var nmPatterns: [SparsePattern] = [.nOfM(n: 2, m: 4)]
-    public var blockPatterns: [SparsePattern] = [.block(rows: 16, columns: 16), .block(rows: 4, columns: 4)]
+    public var nmPatterns: [SparsityPattern] = [.nOfM(n: 2, m: 4)]
+    public var blockPatterns: [SparsityPattern] = [.block(rows: 16, columns: 16), .block(rows: 4, columns: 4)]
     public var options: ExecutionOptions
     /// Seconds each timed sample aims for; the median of `samples` samples is reported.
     public var sampleSeconds = 0.02
@@ -110,13 +95,13 @@ public struct KernelBenchmark {
             throw .invalidArgument("sparsity \(s) must be in [0, 1)")
         }
         guard !shapes.isEmpty else { throw .invalidArgument("no shapes to benchmark") }
-        for pattern in nmPatterns + blockPatterns { try pattern.validateParameters() }
+        for pattern in nmPatterns + blockPatterns { try WeightFormat(for: pattern).validateParameters() }
     }
 
     /// The weight patterns measured on `shape`, each with its sparsity. Patterns that
     /// cannot apply to the shape (K not a multiple of the group, say) are skipped.
-    func cases(for shape: Shape) -> [(format: Format, pattern: SparsePattern, sparsity: Double)] {
-        var list: [(Format, SparsePattern, Double)] = []
+    func cases(for shape: Shape) -> [(format: Format, pattern: SparsityPattern, sparsity: Double)] {
+        var list: [(Format, SparsityPattern, Double)] = []
         for format in formats {
             switch format {
             case .dense:
@@ -126,7 +111,7 @@ public struct KernelBenchmark {
             case .nm:
                 for pattern in nmPatterns {
                     guard case .nOfM(_, let m) = pattern, shape.k % m == 0 else { continue }
-                    list.append((.nm, pattern, pattern.impliedSparsity!))
+                    list.append((.nm, pattern, pattern.fixedSparsity!))
                 }
             case .bsr:
                 for pattern in blockPatterns {
@@ -160,9 +145,14 @@ public struct KernelBenchmark {
             progress(denseResult)
 
             for (caseIndex, item) in cases(for: shape).enumerated() {
-                let w = try RandomWeights.matrix(rows: shape.m, columns: shape.k, pattern: item.pattern,
+                let w: Matrix
+                do {
+                    w = try RandomWeights.matrix(rows: shape.m, columns: shape.k, pattern: item.pattern,
                                                  sparsity: item.sparsity, seed: seed &* 104_729 &+ UInt64(caseIndex))
-                let prepared = try prepareWeights(w, as: item.pattern)
+                } catch {
+                    throw KernelError(error)
+                }
+                let prepared = try prepareWeights(w, as: WeightFormat(for: item.pattern))
                 let seconds = time(prepared, x, &y, evictor: evictor)
                 let verified = try agrees(prepared, y, with: w, x)
                 let nonzeros = w.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }

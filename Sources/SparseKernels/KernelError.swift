@@ -1,5 +1,10 @@
+@_exported import SiftCore
+
 /// Every way a kernel call or a file can be refused. Each case carries a message that
 /// names what was wrong, so the CLI can print it as is.
+///
+/// SparseKernels re-exports SiftCore (`Matrix`, `Tensor`, `NPY`, `SparsityPattern`...),
+/// since its API is stated in those types; SiftCore's own errors are `SiftCoreError`.
 public enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Operand shapes do not fit together (or do not fit the format).
     case shapeMismatch(String)
@@ -25,6 +30,18 @@ public enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .malformedFile(let m): "malformed file: \(m)"
         case .io(let m): "I/O error: \(m)"
         case .outOfMemory(let m): "out of memory: \(m)"
+        }
+    }
+
+    /// The same refusal from SiftCore, same category and message.
+    public init(_ error: SiftCoreError) {
+        switch error {
+        case .shapeMismatch(let m): self = .shapeMismatch(m)
+        case .invalidArgument(let m): self = .invalidArgument(m)
+        case .patternViolation(let m): self = .patternViolation(m)
+        case .nonFiniteValue(let m): self = .nonFiniteValue(m)
+        case .malformedFile(let m): self = .malformedFile(m)
+        case .io(let m): self = .io(m)
         }
     }
 }

@@ -12,12 +12,13 @@ public class WeightMatrix: @unchecked Sendable {
     public let rows: Int
     /// K: input features (columns of W, rows of X).
     public let columns: Int
-    public let pattern: SparsePattern
+    /// The storage format (which kernel family runs it).
+    public let format: WeightFormat
 
-    init(rows: Int, columns: Int, pattern: SparsePattern) {
+    init(rows: Int, columns: Int, format: WeightFormat) {
         self.rows = rows
         self.columns = columns
-        self.pattern = pattern
+        self.format = format
     }
 
     /// Stored nonzeros (for BSR: every entry of every stored block; for N:M: N per group).

@@ -1,11 +1,9 @@
 internal import CSparseKernels
 import SparseKernels
 
-/// The kernel families a weight layer can run on.
-public enum KernelFamily: String, Sendable, Hashable, CaseIterable, Codable {
-    case dense, csr, nm, bsr
-
-    public init(parsing text: String) throws {
+extension KernelFamily {
+    /// Parses a family name (`--kernel`).
+    public init(parsingFamily text: String) throws {
         guard let family = KernelFamily(rawValue: text.lowercased()) else {
             throw RuntimeError.invalidArgument("kernel family '\(text)' is not one of \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -13,49 +11,20 @@ public enum KernelFamily: String, Sendable, Hashable, CaseIterable, Codable {
     }
 }
 
-/// A storage format with its parameters: what a layer's kernel choice names.
-public enum KernelFormat: Hashable, Sendable, CustomStringConvertible {
-    case dense
-    case csr
-    case nm(n: Int, m: Int)
-    case bsr(rows: Int, columns: Int)
-
-    public var family: KernelFamily {
-        switch self {
-        case .dense: .dense
-        case .csr: .csr
-        case .nm: .nm
-        case .bsr: .bsr
-        }
-    }
-
-    /// "dense", "csr", "nm2:4", "bsr16x16": short, and parseable back (plan cache).
-    public var description: String {
-        switch self {
-        case .dense: "dense"
-        case .csr: "csr"
-        case .nm(let n, let m): "nm\(n):\(m)"
-        case .bsr(let r, let c): "bsr\(r)x\(c)"
-        }
-    }
-
-    /// Parses `description`; nil for anything else (a corrupt cache entry, say).
+extension WeightFormat {
+    /// Parses `description` ("dense", "csr", "nm 2:4", "bsr 16x16") into a format the
+    /// kernels can run; nil for anything else (a corrupt plan-cache entry, say).
     public init?(parsing text: String) {
-        func pair(_ body: Substring, _ separator: Character) -> (Int, Int)? {
-            let parts = body.split(separator: separator, omittingEmptySubsequences: false)
-            guard parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]) else { return nil }
-            return (a, b)
-        }
-        switch text {
-        case "dense": self = .dense
-        case "csr": self = .csr
-        case _ where text.hasPrefix("nm"):
-            guard let (n, m) = pair(text.dropFirst(2), ":"), n >= 1, n <= m, m <= SparsePattern.maxGroupSize else { return nil }
-            self = .nm(n: n, m: m)
-        case _ where text.hasPrefix("bsr"):
-            guard let (r, c) = pair(text.dropFirst(3), "x"), SparsePattern.supportedBlockEdges.contains(r),
-                  SparsePattern.supportedBlockEdges.contains(c) else { return nil }
-            self = .bsr(rows: r, columns: c)
+        let words = text.split(separator: " ", omittingEmptySubsequences: false)
+        switch (words.first, words.count) {
+        case ("dense", 1): self = .dense
+        case ("csr", 1): self = .csr
+        case ("nm", 2):
+            guard let format = try? WeightFormat.nm(parsing: String(words[1])), format.description == text else { return nil }
+            self = format
+        case ("bsr", 2):
+            guard let format = try? WeightFormat.bsr(parsing: String(words[1])), format.description == text else { return nil }
+            self = format
         default: return nil
         }
     }
@@ -64,11 +33,13 @@ public enum KernelFormat: Hashable, Sendable, CustomStringConvertible {
     func canHold(_ structure: WeightStructure) -> Bool {
         switch self {
         case .dense: true
-        case .csr: structure.columns <= CSRWeights.maxColumns
+        case .csr: structure.columns <= KernelCapabilities.csrMaxReduction
         case .nm(let n, let m):
-            structure.columns % m == 0 && m <= SparsePattern.maxGroupSize && n < m
+            structure.columns % m == 0 && m <= KernelCapabilities.nmMaxGroupSize && n < m
                 && (structure.nOfM.map { $0.m == m && $0.n <= n } ?? false)
-        case .bsr(let r, let c): structure.rows % r == 0 && structure.columns % c == 0
+        case .bsr(let r, let c):
+            KernelCapabilities.bsrBlockEdges.contains(r) && KernelCapabilities.bsrBlockEdges.contains(c)
+                && structure.rows % r == 0 && structure.columns % c == 0
         }
     }
 }
@@ -81,7 +52,7 @@ public enum KernelFormat: Hashable, Sendable, CustomStringConvertible {
 /// `Matrix`). When the kernel registry of the `kernels` branch lands, this file is the
 /// only one to switch. Validation happens here, in Swift, before any C call.
 final class PreparedWeights: @unchecked Sendable {
-    let format: KernelFormat
+    let format: WeightFormat
     let rows: Int
     let columns: Int
     let storageBytes: Int
@@ -92,8 +63,8 @@ final class PreparedWeights: @unchecked Sendable {
     static let fusedActivations: Set<Activation> = [.none, .relu]
 
     /// Prepares `weights` (rows x columns, row-major, finite) in `format`, which must be
-    /// able to hold them (`KernelFormat.canHold`).
-    init(_ weights: UnsafeBufferPointer<Float>, rows: Int, columns: Int, format: KernelFormat,
+    /// able to hold them (`WeightFormat.canHold`).
+    init(_ weights: UnsafeBufferPointer<Float>, rows: Int, columns: Int, format: WeightFormat,
          structure: WeightStructure) throws {
         guard rows >= 1, columns >= 1, weights.count == rows * columns, let base = weights.baseAddress else {
             throw RuntimeError.invalidInput("a \(rows)x\(columns) weight matrix needs \(rows * columns) values, got \(weights.count)")

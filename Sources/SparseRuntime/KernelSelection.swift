@@ -14,13 +14,13 @@ public struct KernelChoice: Sendable {
         case forced
     }
 
-    public let format: KernelFormat
+    public let format: WeightFormat
     public let source: Source
     /// Seconds per kernel call (N = the call's columns) of every timed candidate.
-    public let seconds: [KernelFormat: Double]
+    public let seconds: [WeightFormat: Double]
 
     /// The fastest candidate that was not chosen, with its time per call.
-    public var runnerUp: (format: KernelFormat, seconds: Double)? {
+    public var runnerUp: (format: WeightFormat, seconds: Double)? {
         seconds.filter { $0.key != format }.min { $0.value < $1.value }.map { ($0.key, $0.value) }
     }
 }
@@ -51,10 +51,10 @@ final class KernelSelector {
     }
 
     /// The formats a layer's detected structure allows.
-    static func candidates(_ s: WeightStructure) -> [KernelFormat] {
-        var formats: [KernelFormat] = [.dense]
+    static func candidates(_ s: WeightStructure) -> [WeightFormat] {
+        var formats: [WeightFormat] = [.dense]
         guard s.nonzeros < s.rows * s.columns else { return formats }
-        if KernelFormat.csr.canHold(s) { formats.append(.csr) }
+        if WeightFormat.csr.canHold(s) { formats.append(.csr) }
         if let nm = s.nOfM { formats.append(.nm(n: nm.n, m: nm.m)) }
         if let block = s.block { formats.append(.bsr(rows: block.rows, columns: block.columns)) }
         return formats
@@ -62,10 +62,10 @@ final class KernelSelector {
 
     /// What `--kernel family` means for a layer: the family where the weights allow it
     /// (BSR on a layer without exact blocks takes the largest block tiling it), else dense.
-    static func forcedFormat(_ family: KernelFamily, _ s: WeightStructure) -> KernelFormat {
+    static func forcedFormat(_ family: KernelFamily, _ s: WeightStructure) -> WeightFormat {
         switch family {
         case .dense: return .dense
-        case .csr: return KernelFormat.csr.canHold(s) ? .csr : .dense
+        case .csr: return WeightFormat.csr.canHold(s) ? .csr : .dense
         case .nm: return s.nOfM.map { .nm(n: $0.n, m: $0.m) } ?? .dense
         case .bsr:
             if let block = s.block ?? s.largestTilingBlock { return .bsr(rows: block.rows, columns: block.columns) }
@@ -73,7 +73,7 @@ final class KernelSelector {
         }
     }
 
-    func key(_ s: WeightStructure, columns: Int, candidates: [KernelFormat]) -> String {
+    func key(_ s: WeightStructure, columns: Int, candidates: [WeightFormat]) -> String {
         let density = Double(s.nonzeros) / Double(s.rows * s.columns)
         let formats = candidates.map(\.description).joined(separator: ",")
         return "\(machine.cpu)|\(machine.isa)|\(machine.threads)t|\(s.rows)x\(s.columns)x\(columns)|"
@@ -82,7 +82,7 @@ final class KernelSelector {
 
     /// Prepares the layer's weights in the chosen format.
     func select(_ weights: UnsafeBufferPointer<Float>, structure s: WeightStructure, columns: Int) throws -> (KernelChoice, PreparedWeights) {
-        func prepare(_ format: KernelFormat) throws -> PreparedWeights {
+        func prepare(_ format: WeightFormat) throws -> PreparedWeights {
             try PreparedWeights(weights, rows: s.rows, columns: s.columns, format: format, structure: s)
         }
         if let forced {
@@ -99,8 +99,8 @@ final class KernelSelector {
             memo[key] = known
             return (known, try prepare(known.format))
         }
-        var seconds: [KernelFormat: Double] = [:]
-        var best: (format: KernelFormat, weights: PreparedWeights, seconds: Double)?
+        var seconds: [WeightFormat: Double] = [:]
+        var best: (format: WeightFormat, weights: PreparedWeights, seconds: Double)?
         for format in candidates {
             let prepared = try prepare(format)
             let time = Self.time(prepared, columns: columns, machine: machine, budget: secondsPerCandidate)
@@ -116,11 +116,11 @@ final class KernelSelector {
     }
 
     /// A cache entry, if every format it names is a candidate of this layer.
-    private func trusted(_ entry: PlanCache.Entry?, candidates: [KernelFormat]) -> KernelChoice? {
-        guard let entry, let choice = KernelFormat(parsing: entry.choice), candidates.contains(choice) else { return nil }
-        var seconds: [KernelFormat: Double] = [:]
+    private func trusted(_ entry: PlanCache.Entry?, candidates: [WeightFormat]) -> KernelChoice? {
+        guard let entry, let choice = WeightFormat(parsing: entry.choice), candidates.contains(choice) else { return nil }
+        var seconds: [WeightFormat: Double] = [:]
         for (name, time) in entry.seconds {
-            guard let format = KernelFormat(parsing: name), candidates.contains(format), time > 0, time.isFinite else { return nil }
+            guard let format = WeightFormat(parsing: name), candidates.contains(format), time > 0, time.isFinite else { return nil }
             seconds[format] = time
         }
         return KernelChoice(format: choice, source: .cached, seconds: seconds)

@@ -1,4 +1,5 @@
 import Foundation
+import SparseKernels
 
 /// Kernel decisions kept between runs, like FFTW's wisdom: for each (machine, layer
 /// shape, weight structure) the format chosen and the seconds each candidate took.
@@ -12,7 +13,7 @@ import Foundation
 /// candidates (the selector checks).
 public final class PlanCache: @unchecked Sendable {
     public struct Entry: Codable, Equatable, Sendable {
-        /// The chosen format (`KernelFormat.description`).
+        /// The chosen format (`WeightFormat.description`).
         public var choice: String
         /// Seconds per kernel call of every candidate, by format.
         public var seconds: [String: Double]
@@ -118,10 +119,10 @@ public final class PlanCache: @unchecked Sendable {
         }
         guard file.checksum == checksum(file.entries) else { return .failure(.reason("checksum mismatch")) }
         for (key, entry) in file.entries {
-            guard KernelFormat(parsing: entry.choice) != nil, entry.seconds[entry.choice] != nil else {
+            guard WeightFormat(parsing: entry.choice) != nil, entry.seconds[entry.choice] != nil else {
                 return .failure(.reason("entry \(key) names an unknown or untimed format \(entry.choice)"))
             }
-            for (format, seconds) in entry.seconds where KernelFormat(parsing: format) == nil || !(seconds > 0 && seconds.isFinite) {
+            for (format, seconds) in entry.seconds where WeightFormat(parsing: format) == nil || !(seconds > 0 && seconds.isFinite) {
                 return .failure(.reason("entry \(key) has an invalid time \(seconds) for \(format)"))
             }
         }

@@ -12,6 +12,9 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     } catch let error as KernelError {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode(2)
+    } catch let error as SiftCoreError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(2)
     } catch let error as SparseIFTError {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode(2)

@@ -8,10 +8,10 @@ struct KernelsBenchCommand: ParsableCommand {
         abstract: "Effective GFLOP/s and speedup vs this project's dense GEMM, per shape × format × sparsity."
     )
 
-    @Option(help: "Comma-separated MxKxN shapes (default: the built-in list).")
+    @Option(help: "Comma-separated MxKxN shapes (default: layers of the zoo models, from their GEMM lowering).")
     var shapes: String?
 
-    @Option(help: "Comma-separated sparsities for csr and bsr.")
+    @Option(parsing: .unconditional, help: "Comma-separated sparsities for csr and bsr.")
     var sparsity = "0.5,0.75,0.9,0.95"
 
     @Option(help: "Comma-separated formats: dense, csr, nm, bsr.")
@@ -35,10 +35,12 @@ struct KernelsBenchCommand: ParsableCommand {
         var benchmark = KernelBenchmark(options: try execution.resolve())
         if let shapes {
             benchmark.shapes = try list(shapes).map { text throws(KernelError) in try KernelBenchmark.Shape(parsing: text) }
+        } else {
+            benchmark.shapes = try KernelBenchmark.Shape.loweredDefaults()
         }
         benchmark.sparsities = try list(sparsity).map { text throws(KernelError) in
             guard let value = Double(text) else { throw KernelError.invalidArgument("sparsity '\(text)' is not a number") }
-            return value
+            return value + 0  // -0 is 0
         }
         benchmark.formats = try list(formats).map { text throws(KernelError) in
             guard let format = KernelBenchmark.Format(rawValue: text.lowercased()) else {
@@ -46,8 +48,8 @@ struct KernelsBenchCommand: ParsableCommand {
             }
             return format
         }
-        benchmark.nmPatterns = try list(nm).map { text throws(KernelError) in try SparsePattern.parseNM(text) }
-        benchmark.blockPatterns = try list(block).map { text throws(KernelError) in try SparsePattern.parseBlock(text) }
+        benchmark.nmPatterns = try list(nm).map { text throws(KernelError) in try WeightFormat.nm(parsing: text) }.compactMap(\.pattern)
+        benchmark.blockPatterns = try list(block).map { text throws(KernelError) in try WeightFormat.bsr(parsing: text) }.compactMap(\.pattern)
         benchmark.coldCaches = cold
         try benchmark.validate()
         return benchmark

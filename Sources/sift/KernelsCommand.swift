@@ -15,7 +15,7 @@ struct ExecutionArguments: ParsableArguments {
     @Option(help: "ISA path: scalar, avx2 or avx512 (default: $SIFT_ISA, else the best this CPU has).")
     var isa: String?
 
-    @Option(help: "OpenMP threads (default: $SIFT_THREADS, else one per core).")
+    @Option(parsing: .unconditional, help: "OpenMP threads (default: $SIFT_THREADS, else one per core).")
     var threads: Int?
 
     func resolve() throws(KernelError) -> ExecutionOptions {
@@ -59,16 +59,16 @@ struct KernelsMultiplyCommand: ParsableCommand {
     @Option(help: "Where to write Y as a float32 .npy file.")
     var out: String
 
-    func pattern() throws(KernelError) -> SparsePattern {
+    func weightFormat() throws(KernelError) -> WeightFormat {
         switch format.lowercased() {
         case "dense": return .dense
-        case "csr": return .unstructured
+        case "csr": return .csr
         case "nm":
             guard let nm else { throw .invalidArgument("--format nm needs --nm N:M (e.g. --nm 2:4)") }
-            return try SparsePattern.parseNM(nm)
+            return try WeightFormat.nm(parsing: nm)
         case "bsr":
             guard let block else { throw .invalidArgument("--format bsr needs --block RxC (e.g. --block 4x4)") }
-            return try SparsePattern.parseBlock(block)
+            return try WeightFormat.bsr(parsing: block)
         default:
             throw .invalidArgument("unknown format '\(format)': expected dense, csr, nm or bsr")
         }
@@ -79,7 +79,7 @@ struct KernelsMultiplyCommand: ParsableCommand {
             // Everything is read and validated before the output file is touched, so a
             // refused run leaves no file behind.
             let options = try execution.resolve()
-            let pattern = try pattern()
+            let weightFormat = try weightFormat()
             let w = try Matrix(NPY.read(contentsOf: weights))
             let inputTensor = try NPY.read(contentsOf: input)
             let x = try Matrix(inputTensor)
@@ -92,7 +92,7 @@ struct KernelsMultiplyCommand: ParsableCommand {
                 epilogue.bias = tensor.values
             }
             if let residual { epilogue.residual = try Matrix(NPY.read(contentsOf: residual)) }
-            let prepared = try prepareWeights(w, as: pattern)
+            let prepared = try prepareWeights(w, as: weightFormat)
             let y = try prepared.multiply(x, epilogue: epilogue, options: options)
             // A vector in gives a vector out, as NumPy's W @ x would.
             let output = inputTensor.shape.count == 1 ? try Tensor(shape: [y.rows], values: y.values) : y.tensor

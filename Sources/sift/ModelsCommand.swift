@@ -7,7 +7,7 @@ struct ModelsCommand: ParsableCommand {
         commandName: "models",
         abstract: "List the model zoo with each model's dense parameters and forward MACs.")
 
-    @Option(help: "Tokens per sequence for the GPT models.")
+    @Option(parsing: .unconditional, help: "Tokens per sequence for the GPT models.")
     var sequence: Int = 2048
 
     @Flag(help: "Print JSON instead of a table.")

@@ -13,24 +13,28 @@ struct ReferenceCommand: ParsableCommand {
     @OptionGroup var modelOptions: ZooModelArguments
     @OptionGroup var transformOptions: TransformArguments
 
-    @Option(help: "Directory of .npy weights and masks (from `sift weights`).")
+    @Option(help: "Directory from `sift weights` made with the same model, transform, sparsity, pattern and options (checked).")
     var weights: String
 
     @Option(help: "Input .npy: shape [batch] + the model's input shape (token ids as floats for GPT).")
     var input: String
 
-    @Option(help: "Output .npy to write.")
+    @Option(help: "Output .npy to write (a new or regular file; written whole or not at all).")
     var output: String
 
     func run() throws {
         let shape = try reportingErrors {
-            let dense = try ModelZoo.build(modelOptions.model, options: try modelOptions.zooOptions())
-            let network = try transformOptions.run(on: dense).network
-            let parameters = try ParameterStore.load(from: weights, for: network)
-            let x: Tensor
+            // Refused before the forward pass when --output cannot be written.
+            try SafeFile.checkOutput(output)
+            let zooOptions = try modelOptions.zooOptions()
+            let dense = try ModelZoo.build(modelOptions.model, options: zooOptions)
+            let transformed = try transformOptions.run(on: dense)
+            // The weights must have been made for exactly this network (manifest, masks, checksums).
+            let identity = WeightsManifest.Identity(model: modelOptions.model, zooOptions: zooOptions, transformed: transformed)
+            let parameters = try ParameterStore.load(from: weights, for: transformed.network, identity: identity)
             // NPY's own error already says what failed (I/O or malformed file).
-            x = try NPY.read(contentsOf: input)
-            let y = try ReferenceExecution.run(network, parameters: parameters, input: x)
+            let x = try NPY.read(contentsOf: input)
+            let y = try ReferenceExecution.run(transformed.network, parameters: parameters, input: x)
             try NPY.write(y, to: output)
             return y.shape
         }

@@ -43,7 +43,7 @@ struct RuntimeArguments: ParsableArguments {
         guard chunkBytes > 0 else { throw RuntimeError.invalidArgument("--chunk-bytes must be positive, got \(chunkBytes)") }
         return RuntimeOptions(batchSize: batch ?? batchSize, execution: execution,
                               memoryLimitBytes: try memoryLimit.map(Self.parseBytes), planCache: cache, retune: retune,
-                              forcedFamily: try kernel.map { try KernelFamily(parsing: $0) }, bindThreads: !noBind,
+                              forcedFamily: try kernel.map { try KernelFamily(parsingFamily: $0) }, bindThreads: !noBind,
                               convolutionChunkBytes: chunkBytes)
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SiftCore
 
 /// `sift`: the command-line face of the toolkit. It parses arguments and calls the
 /// libraries; the work itself lives in SparseKernels and SparseIFT.
@@ -12,4 +13,11 @@ struct Sift: ParsableCommand {
             ReferenceCommand.self, TracesCommand.self, RunCommand.self,
         ]
     )
+
+    /// Before parsing: an interrupted run (SIGINT, SIGTERM, SIGHUP) removes the partial
+    /// files of the outputs it was writing (see SiftCore's `SafeFile`).
+    static func main() {
+        PartialOutputs.removeOnTermination()
+        main(nil)
+    }
 }

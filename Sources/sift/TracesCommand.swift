@@ -10,7 +10,7 @@ struct TracesCommand: ParsableCommand {
         commandName: "traces",
         abstract: "Write workload traces (CSV per model x transform x sparsity, format in traces/README.md).")
 
-    @Option(help: "Directory to write into.")
+    @Option(help: "Directory to write. The committed set replaces the directory whole (only an empty one or an earlier sift trace set); a single trace is added to it.")
     var out: String = "traces/workloads"
 
     @Option(help: "Write only this zoo model's trace (with --transform) instead of the committed set.")
@@ -18,7 +18,7 @@ struct TracesCommand: ParsableCommand {
 
     // Optional, with their defaults applied in single-trace mode, so the committed mode
     // can tell that one was given and refuse it instead of silently ignoring it.
-    @Option(help: "Tokens per sequence for the GPT models (single-trace mode; default 2048).")
+    @Option(parsing: .unconditional, help: "Tokens per sequence for the GPT models (single-trace mode; default 2048).")
     var sequence: Int?
 
     @Option(name: .customLong("mlp-widths"), help: "Comma-separated widths of `mlp`, input first (single-trace mode; default 784,1024,1024,1024,10).")
@@ -42,6 +42,8 @@ struct TracesCommand: ParsableCommand {
                     throw SparseIFTError.invalidArgument(
                         "\(given.joined(separator: ", ")) only apply to a single trace: add --model and --transform (without --model the committed set is written)")
                 }
+                // Refused before the (long) generation when --out cannot be replaced.
+                try SafeDirectory.checkOutput(out)
                 let files = try WorkloadTrace.generate(WorkloadTrace.committedJobs)
                 try WorkloadTrace.write(files, to: out)
                 return files
@@ -67,7 +69,7 @@ struct TracesCommand: ParsableCommand {
             let transformed = try transformOptions.run(on: dense)
             let name = try WorkloadTrace.fileName(model: model, kind: transformed.kind, sparsity: transformed.requestedSparsity,
                                                   pattern: transformed.options.pattern)
-            try WorkloadTrace.write([name: WorkloadTrace.csv(transformed.network)], to: out)
+            try WorkloadTrace.writeSingle(name: name, content: WorkloadTrace.csv(transformed.network), into: out)
             return name
         }
         print("wrote \(out)/\(name)")

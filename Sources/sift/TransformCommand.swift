@@ -7,7 +7,9 @@ struct ZooModelArguments: ParsableArguments {
     @Option(help: "Model from the zoo (see `sift models`).")
     var model: String
 
-    @Option(help: "Tokens per sequence for the GPT models.")
+    // Unconditional parsing: a negative value reaches the range check instead of being
+    // taken for a flag ("Missing value").
+    @Option(parsing: .unconditional, help: "Tokens per sequence for the GPT models.")
     var sequence: Int = 2048
 
     @Option(name: .customLong("mlp-widths"), help: "Comma-separated widths of `mlp`, input first.")
@@ -53,6 +55,14 @@ struct TransformArguments: ParsableArguments {
     @Flag(name: .customLong("no-flop-search"), help: "Sparse Wide: keep s instead of searching it to match the dense FLOPs.")
     var noFLOPSearch = false
 
+    @Flag(name: .customLong("transform-shortcuts"),
+          help: "Sparse Parallel, Factorized, Doped: transform the ResNets' 1x1 projection shortcuts too (the authors keep each one a single sparse conv).")
+    var transformShortcuts = false
+
+    @Option(name: .customLong("doped-lowrank"),
+            help: "Sparse Doped's U and V: dense (the paper: iso-FLOP) | sparse (the authors' released code: masked at s).")
+    var dopedLowRank: String = "dense"
+
     func run(on dense: Network) throws -> TransformedNetwork {
         let kind = try TransformKind(parsing: transform)
         let pattern = try SparsityPattern(parsing: pattern)
@@ -67,8 +77,12 @@ struct TransformArguments: ParsableArguments {
             activation = parsed
         }
         let s = sparsity ?? pattern.fixedSparsity ?? 0
+        guard let lowRank = DopedLowRank(rawValue: dopedLowRank) else {
+            throw SparseIFTError.invalidArgument("--doped-lowrank '\(dopedLowRank)' is not dense or sparse")
+        }
         let options = TransformOptions(pattern: pattern, distribution: distribution, parallelActivation: activation,
-                                       matchDenseFLOPs: !noFLOPSearch)
+                                       matchDenseFLOPs: !noFLOPSearch, transformShortcuts: transformShortcuts,
+                                       dopedLowRank: lowRank)
         return try SparseIFT.transform(dense, kind: kind, sparsity: s, options: options)
     }
 }
@@ -81,7 +95,7 @@ struct TransformCommand: ParsableCommand {
     @OptionGroup var modelOptions: ZooModelArguments
     @OptionGroup var transformOptions: TransformArguments
 
-    @Option(name: .customLong("rigl-interval"), help: "RigL mask-update interval ΔT for the training-FLOP figure.")
+    @Option(name: .customLong("rigl-interval"), parsing: .unconditional, help: "RigL mask-update interval ΔT for the training-FLOP figure.")
     var rigLInterval: Int = 100
 
     @Flag(help: "Print JSON instead of a table.")

@@ -12,20 +12,30 @@ struct WeightsCommand: ParsableCommand {
     @OptionGroup var modelOptions: ZooModelArguments
     @OptionGroup var transformOptions: TransformArguments
 
-    @Option(help: "Seed of the weights and masks.")
+    @Option(parsing: .unconditional, help: "Seed of the weights and masks (0 to 18446744073709551615).",
+            transform: { text in
+                guard let seed = UInt64(text) else {
+                    throw ValidationError("--seed must be an integer from 0 to \(UInt64.max), got '\(text)'")
+                }
+                return seed
+            })
     var seed: UInt64 = 0
 
-    @Option(help: "Directory to write into.")
+    @Option(help: "Directory to write: created, or replaced whole if it is empty or an earlier `sift weights` output (it gets a manifest.json).")
     var out: String
 
     func run() throws {
         let count = try reportingErrors {
-            let dense = try ModelZoo.build(modelOptions.model, options: try modelOptions.zooOptions())
+            // Refused before any work when --out cannot be replaced.
+            try SafeDirectory.checkOutput(out)
+            let zooOptions = try modelOptions.zooOptions()
+            let dense = try ModelZoo.build(modelOptions.model, options: zooOptions)
             let transformed = try transformOptions.run(on: dense)
             let parameters = try ParameterStore.initialize(transformed.network, options: .init(seed: seed))
-            try parameters.save(to: out)
+            let identity = WeightsManifest.Identity(model: modelOptions.model, zooOptions: zooOptions, transformed: transformed)
+            try parameters.save(to: out, network: transformed.network.name, identity: identity, seed: seed)
             return parameters.tensors.count
         }
-        print("wrote \(count) tensors to \(out)")
+        print("wrote \(count) tensors and a manifest to \(out)")
     }
 }

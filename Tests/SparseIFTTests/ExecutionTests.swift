@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 @testable import SparseIFT
-import SparseKernels
 
 @Suite struct ExecutionTests {
     // (That every member at s = 0 is the dense network, graph and hence output, is

@@ -1,5 +1,4 @@
 @testable import SparseIFT
-import SparseKernels
 
 /// Small networks that keep the reference execution fast.
 enum Small {

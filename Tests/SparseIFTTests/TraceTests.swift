@@ -65,11 +65,14 @@ import Testing
             return Dictionary(uniqueKeysWithValues: zip(header, cells))
         }
         let stem = row("conv1")
-        #expect(stem["M"] == "12544" && stem["N"] == "64" && stem["K"] == "147" && stem["groups"] == "1")
+        #expect(stem["M"] == "64" && stem["N"] == "12544" && stem["K"] == "147" && stem["groups"] == "1")
+        #expect(stem["bias"] == "0" && stem["fused_batchnorm"] == "bn1" && stem["fused_activation"] == "relu" && stem["fused_add"] == "")
         #expect(stem["in_h"] == "224" && stem["out_h"] == "112" && stem["kernel_h"] == "7" && stem["stride"] == "2" && stem["padding"] == "3")
         #expect(stem["pattern"] == "dense" && stem["nonzeros"] == "9408")
         let fc = row("fc")
-        #expect(fc["M"] == "1" && fc["N"] == "1000" && fc["K"] == "512")
+        #expect(fc["M"] == "1000" && fc["N"] == "1" && fc["K"] == "512" && fc["bias"] == "1")
+        let conv2 = row("layer1.0.conv2")
+        #expect(conv2["fused_add"] == "layer1.0.add" && conv2["residual"] == "maxpool" && conv2["fused_activation"] == "layer1.0.relu2")
         let add = row("layer1.0.add")
         #expect(add["inputs"] == "layer1.0.bn2;maxpool" && add["output_elements"] == String(64 * 56 * 56))
         // Total MACs of the rows equal the accounting.
@@ -80,7 +83,7 @@ import Testing
     @Test func gptTraceHasTheAttentionProducts() throws {
         let network = try ModelZoo.build("gpt3-small", options: ModelZoo.Options(sequenceLength: 128))
         let csv = WorkloadTrace.csv(network)
-        #expect(csv.contains("h.0.attn.scores,attention_scores,h.0.attn.q_proj;h.0.attn.k_proj,h.0.attn.scores,,128,128,64,12,"))
-        #expect(csv.contains("h.0.attn.context,attention_context,h.0.attn.softmax;h.0.attn.v_proj,h.0.attn.context,,128,64,128,12,"))
+        #expect(csv.contains("h.0.attn.scores,attention_scores,h.0.attn.q_proj;h.0.attn.k_proj,h.0.attn.scores,,128,64,128,12,"))
+        #expect(csv.contains("h.0.attn.context,attention_context,h.0.attn.softmax;h.0.attn.v_proj,h.0.attn.context,,128,128,64,12,"))
     }
 }

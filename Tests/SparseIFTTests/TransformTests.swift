@@ -32,10 +32,10 @@ import Testing
         #expect(try SparseIFT.base(sparsity: 0.3) == 1)
     }
 
-    @Test func sparseWideFloorsEveryWidth() throws {
+    @Test func sparseWideFollowsTheAuthorsResNetRule() throws {
         let dense = try Self.zoo("resnet18-imagenet")
-        // 64·sqrt(2) = 90.5 → 90, 64·2 = 128, 64·sqrt(10) = 202.4 → 202, 512·sqrt(10) = 1619.1 → 1619.
-        for (s, stem, last) in [(0.5, 90, 724), (0.75, 128, 1024), (0.9, 202, 1619)] {
+        // int(64·sqrt(2)) = 90, doubled: 720; 64·2 = 128 → 1024; int(64·sqrt(10)) = 202 → 1616.
+        for (s, stem, last) in [(0.5, 90, 720), (0.75, 128, 1024), (0.9, 202, 1616)] {
             let wide = try SparseIFT.transform(dense, kind: .wide, sparsity: s).network
             guard case .conv2d(let c) = wide.node(named: "conv1")!.op else { Issue.record("no stem"); return }
             #expect(c.inChannels == 3 && c.outChannels == stem)
@@ -136,25 +136,37 @@ import Testing
     /// Every transformed layer costs the dense layer's FLOPs, within the rounding of its
     /// width or rank. Sparse Wide is checked here at its nominal s (before the search,
     /// which by design moves every layer by the same factor to pay for the dense layers).
+    /// The ResNets' 1x1 shortcuts, which Parallel, Factorized and Doped leave one sparse
+    /// conv by default (the authors' structure), cost 1-s of their dense FLOPs; with
+    /// `transformShortcuts` they are iso-FLOP like the rest.
     @Test(arguments: [0.5, 0.75, 0.9])
     func isoFLOPPerTransformedLayer(sparsity: Double) throws {
         let base = Double(try SparseIFT.base(sparsity: sparsity))
         for name in Self.zooModels {
             let dense = try Self.zoo(name)
             for kind in Self.members {
-                let options = TransformOptions(matchDenseFLOPs: false)
+              for transformShortcuts in [false, true] {
+                let options = TransformOptions(matchDenseFLOPs: false, transformShortcuts: transformShortcuts)
                 let transformed = try SparseIFT.transform(dense, kind: kind, sparsity: sparsity, options: options)
                 for layer in Accounting.compareByOrigin(transformed: transformed.network, dense: dense) {
                     let node = dense.node(named: layer.origin)!
-                    let view = GEMMView(node)
-                    let (reduction, outputs) = (Double(view.K), Double(view.weightRows))
-                    let inputs: Double
+                    let matrix = try #require(node.op.weightMatrix)
+                    let (reduction, outputs) = (Double(matrix.reduction), Double(matrix.rows))
+                    var inputs: Double
                     if case .conv2d(let c) = node.op { inputs = Double(c.inChannels) } else { inputs = reduction }
+                    var widthOutputs = outputs
+                    if let first = dense.metadata.firstStageWidth {
+                        // The ResNet rule floors the first stage's width once and scales it:
+                        // every width loses the same fraction, at most 1/(64·sqrt(base)).
+                        inputs = Double(first)
+                        widthOutputs = Double(first)
+                    }
+                    let untransformedShortcut = node.op.weight?.role == .shortcut && !transformShortcuts && kind != .wide
                     // Rounding bounds, from the formulas: the floor of both widths loses at
                     // most one channel on each side (the transformer rule rounds d_model up
                     // by less than one head); the rank's ceil/floor moves it by less than 1.
                     // Plus the rounding of each non-zero count (half a weight per tensor).
-                    let countSlack = 0.5 * 2 * base / Double(view.K * view.weightRows) + 1e-6
+                    let countSlack = 0.5 * 2 * base / Double(matrix.reduction * matrix.rows) + 1e-6
                     var low = -countSlack, high = countSlack
                     switch kind {
                     case .wide:
@@ -163,15 +175,19 @@ import Testing
                             let step = Double(transformer.heads) / (Double(transformer.dModel) * base.squareRoot())
                             high += (1 + step) * (1 + step) - 1
                         } else {
-                            low -= 1 - (1 - 1 / (inputs * base.squareRoot())) * (1 - 1 / (outputs * base.squareRoot()))
+                            low -= 1 - (1 - 1 / (inputs * base.squareRoot())) * (1 - 1 / (widthOutputs * base.squareRoot()))
                         }
                     case .factorized: high += (1 - sparsity) * (reduction + outputs) / (reduction * outputs)
                     case .doped: low -= (reduction + outputs) / (reduction * outputs)
                     case .parallel, .dense: break
                     }
+                    if untransformedShortcut {
+                        (low, high) = (-sparsity - countSlack, -sparsity + countSlack)
+                    }
                     #expect(layer.ratio - 1 >= low && layer.ratio - 1 <= high,
-                            "\(name) \(kind) s=\(sparsity) \(layer.origin): ratio \(layer.ratio)")
+                            "\(name) \(kind) s=\(sparsity) shortcuts \(transformShortcuts) \(layer.origin): ratio \(layer.ratio)")
                 }
+              }
             }
         }
     }
@@ -242,10 +258,19 @@ import Testing
     @Test func networkSearchSpaceRatios() throws {
         let dense = try Self.zoo("resnet18-cifar")
         let denseSpace = Accounting.account(dense).searchSpace
+        let shortcutSpace = Accounting.account(dense).layers.filter { $0.role == .shortcut }.reduce(0) { $0 + $1.searchSpace }
+        #expect(shortcutSpace == 64 * 128 + 128 * 256 + 256 * 512)
+        // The authors' structure: ten copies of every 3x3 conv, one of each shortcut.
         let parallel = try SparseIFT.transform(dense, kind: .parallel, sparsity: 0.9).network
-        #expect(Accounting.account(parallel).searchSpace == 10 * denseSpace)
+        #expect(Accounting.account(parallel).searchSpace == 10 * (denseSpace - shortcutSpace) + shortcutSpace)
+        let everything = try SparseIFT.transform(dense, kind: .parallel, sparsity: 0.9, options: TransformOptions(transformShortcuts: true)).network
+        #expect(Accounting.account(everything).searchSpace == 10 * denseSpace)
         let doped = try SparseIFT.transform(dense, kind: .doped, sparsity: 0.9).network
         #expect(Accounting.account(doped).searchSpace == denseSpace)
+        // The released code's Doped masks U and V too: they join the search space.
+        let maskedDoped = try SparseIFT.transform(dense, kind: .doped, sparsity: 0.9, options: TransformOptions(dopedLowRank: .sparse)).network
+        let lowRank = Accounting.account(maskedDoped).layers.filter { $0.role == .lowRank }.reduce(0) { $0 + $1.weights }
+        #expect(lowRank > 0 && Accounting.account(maskedDoped).searchSpace == denseSpace + lowRank)
     }
 
     /// Training FLOPs of a network small enough to count on paper: an MLP 4 → 8 → 2,
@@ -271,7 +296,7 @@ import Testing
     @Test func erkDistributionKeepsTheOverallDensity() throws {
         let dense = try Self.zoo("resnet18-cifar")
         let erk = try SparseIFT.transform(dense, kind: .dense, sparsity: 0.9, options: TransformOptions(distribution: .erk)).network
-        let body = Accounting.account(erk).layers.filter { $0.role == .body }
+        let body = Accounting.account(erk).layers.filter { $0.role?.takesNetworkSparsity == true }
         let kept = Double(body.reduce(0) { $0 + $1.nonzeroWeights })
         let total = Double(body.reduce(0) { $0 + $1.weights })
         #expect(abs(kept / total - 0.1) < 1e-3)
@@ -298,7 +323,7 @@ import Testing
             for layer in Accounting.account(sparse).layers where layer.role == .body {
                 let mask = try #require(parameters["\(layer.name).mask"])
                 let (rows, reduction) = (layer.weightShape![0], layer.weightShape![1])
-                #expect(MaskGenerator.violation(of: mask.values, rows: rows, reduction: reduction, pattern: pattern) == nil, "\(layer.name) \(pattern)")
+                #expect(MaskSampler.violation(of: mask.values, rows: rows, reduction: reduction, pattern: pattern) == nil, "\(layer.name) \(pattern)")
                 #expect(mask.values.filter { $0 == 1 }.count == layer.nonzeroWeights, "\(layer.name) \(pattern)")
                 checked += 1
             }

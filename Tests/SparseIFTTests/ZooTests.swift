@@ -61,7 +61,7 @@ import Testing
         let resnet = try ModelZoo.build("resnet18-imagenet")
         #expect(resnet.node(named: "conv1")!.op.weight!.role == .stem)
         #expect(resnet.node(named: "fc")!.op.weight!.role == .classifier)
-        #expect(resnet.node(named: "layer2.0.downsample.0")!.op.weight!.role == .body)
+        #expect(resnet.node(named: "layer2.0.downsample.0")!.op.weight!.role == .shortcut)
         let mobile = try ModelZoo.build("mobilenetv2")
         #expect(mobile.node(named: "features.2.conv.1.0")!.op.weight!.role == .grouped)
         let gpt = try ModelZoo.build("gpt3-small", options: ModelZoo.Options(sequenceLength: 16))

@@ -30,7 +30,7 @@ struct KernelEquivalenceTests {
             for column in 0..<70 { emptyRows[row, column] = 0 }
         }
         let allZero = Matrix(zeros: 33, 65)
-        let noZeros = try RandomWeights.matrix(rows: 31, columns: 47, pattern: .dense, sparsity: 0, seed: 4)
+        let noZeros = try RandomWeights.matrix(rows: 31, columns: 47, pattern: .unstructured, sparsity: 0, seed: 4)
         for (name, w) in [("empty rows", emptyRows), ("all zero", allZero), ("no zeros", noZeros)] {
             for n in [1, 16, 33] {
                 try checkEveryPath(try CSRWeights(w), source: w, n: n, seed: 9, label: "csr \(name)")
@@ -61,9 +61,9 @@ struct KernelEquivalenceTests {
         }
     }
 
-    @Test("BSR for every block shape", arguments: SparsePattern.supportedBlockEdges)
+    @Test("BSR for every block shape", arguments: KernelCapabilities.bsrBlockEdges)
     func bsr(blockRows: Int) throws {
-        for blockColumns in SparsePattern.supportedBlockEdges {
+        for blockColumns in KernelCapabilities.bsrBlockEdges {
             let shapes: [(Int, Int, Int)] = [(1, 1, 1), (2, 3, 17), (3, 2, 64), (4, 4, 1), (5, 7, 33)]
             for (index, (rowBlocks, columnBlocks, n)) in shapes.enumerated() {
                 let w = try RandomWeights.matrix(rows: rowBlocks * blockRows, columns: columnBlocks * blockColumns,
@@ -95,8 +95,8 @@ struct KernelEquivalenceTests {
             let w = try RandomWeights.matrix(rows: 9, columns: 48, pattern: .nOfM(n: n, m: m), sparsity: 1 - Double(n) / Double(m), seed: 2)
             #expect(try NMWeights(w, n: n, m: m).toDense() == w, "nm \(n):\(m)")
         }
-        for r in SparsePattern.supportedBlockEdges {
-            for c in SparsePattern.supportedBlockEdges {
+        for r in KernelCapabilities.bsrBlockEdges {
+            for c in KernelCapabilities.bsrBlockEdges {
                 let w = try RandomWeights.matrix(rows: 2 * r, columns: 3 * c, pattern: .block(rows: r, columns: c), sparsity: 0.5, seed: 3)
                 let prepared = try BSRWeights(w, blockRows: r, blockColumns: c)
                 #expect(prepared.toDense() == w, "bsr \(r)x\(c)")

@@ -52,7 +52,7 @@ import SparseKernels
         case "truncated": text = String(text.prefix(text.count / 2))
         case "checksum":  // a plausible edit: every choice flipped to dense, checksum left alone
             text = text.replacingOccurrences(of: "\"choice\" : \"csr\"", with: "\"choice\" : \"dense\"")
-            text = text.replacingOccurrences(of: "\"choice\" : \"nm", with: "\"choice\" : \"dense\" , \"x\" : \"nm")
+            text = text.replacingOccurrences(of: "\"choice\" : \"nm", with: "\"choice\" : \"dense\", \"x\" : \"nm")
         default:  // valid checksum, but a format that does not exist
             let entries: [String: PlanCache.Entry] = ["k": PlanCache.Entry(choice: "magic", seconds: ["magic": 1])]
             text = "{\"format\":\"sift-plan-cache\",\"version\":1,\"entries\":{\"k\":{\"choice\":\"magic\",\"seconds\":{\"magic\":1}}},\"checksum\":\"\(PlanCache.checksum(entries))\"}"
@@ -78,11 +78,11 @@ import SparseKernels
     }
 
     @Test func formatsRoundTripThroughTheirNames() {
-        for format in [KernelFormat.dense, .csr, .nm(n: 2, m: 4), .nm(n: 5, m: 16), .bsr(rows: 16, columns: 16), .bsr(rows: 1, columns: 32)] {
-            #expect(KernelFormat(parsing: format.description) == format)
+        for format in [WeightFormat.dense, .csr, .nm(n: 2, m: 4), .nm(n: 5, m: 16), .bsr(rows: 16, columns: 16), .bsr(rows: 1, columns: 32)] {
+            #expect(WeightFormat(parsing: format.description) == format)
         }
-        for bad in ["", "nm", "nm4:2", "nm2:32", "bsr3x3", "bsr16", "dense ", "CSR"] {
-            #expect(KernelFormat(parsing: bad) == nil, "\(bad)")
+        for bad in ["", "nm", "nm 4:2", "nm 2:32", "bsr 3x3", "bsr 16", "dense ", "CSR", "nm2:4", "nm  2:4"] {
+            #expect(WeightFormat(parsing: bad) == nil, "\(bad)")
         }
     }
 }

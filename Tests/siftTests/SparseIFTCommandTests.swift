@@ -37,10 +37,37 @@ struct SparseIFTCommandTests {
         #expect((report["notes"] as? [String])?.isEmpty == true)
         let totals = try #require(report["totals"] as? [String: Any])
         let ratio = try #require(totals["flop_ratio_vs_dense"] as? Double)
-        #expect(abs(ratio - 1) < 0.001)
+        // The authors' structure: the three 1x1 shortcuts (6.29 M of 555.5 M MACs) are
+        // single sparse convs, at half their FLOPs; everything else is iso-FLOP.
+        #expect(abs(ratio - (1 - 0.5 * 6_291_456 / 555_468_800)) < 1e-6)
+        let all = try SiftProcess.run(["transform", "--model", "resnet18-cifar", "--transform", "parallel", "--sparsity", "0.5",
+                                       "--transform-shortcuts", "--json"])
+        let allTotals = try #require(try json(all)["totals"] as? [String: Any])
+        #expect(abs((allTotals["flop_ratio_vs_dense"] as? Double ?? 0) - 1) < 1e-9)
         for key in ["forward_flops", "training_flops", "rigl_training_flops", "search_space", "params"] {
             #expect(totals[key] != nil, "missing \(key)")
         }
+    }
+
+    /// The example: a block pattern on Sparse Wide's widened layers, and the
+    /// authors' options (shortcuts, Doped's U and V) on the command line.
+    @Test func transformFollowsTheAuthorsConventions() throws {
+        let blocks = try SiftProcess.run(["transform", "--model", "resnet18-cifar", "--transform", "wide", "--sparsity", "0.9",
+                                          "--pattern", "16x16", "--json"])
+        #expect(blocks.status == 0, "\(blocks.standardError)")
+        let report = try json(blocks)
+        #expect(report["pattern"] as? String == "16x16")
+        let layers = try #require(report["layers"] as? [[String: Any]])
+        let conv = try #require(layers.first { $0["name"] as? String == "layer1.0.conv1" })
+        #expect(conv["weight_shape"] as? [Int] == [202, 202, 3, 3])
+        let doped = try SiftProcess.run(["transform", "--model", "resnet18-cifar", "--transform", "doped", "--sparsity", "0.5",
+                                         "--doped-lowrank", "sparse"])
+        #expect(doped.status == 0 && doped.standardOutput.contains("note: U and V masked at s"), "\(doped.standardError)")
+        try expectRefusal(["transform", "--model", "resnet18-cifar", "--transform", "doped", "--sparsity", "0.5", "--doped-lowrank", "half"],
+                          mentions: ["--doped-lowrank", "half"])
+        let help = try SiftProcess.run(["transform", "--help"])
+        #expect(help.standardOutput.contains("--transform-shortcuts") && help.standardOutput.contains("--doped-lowrank"))
+        #expect(help.standardOutput.contains("released code"))
     }
 
     @Test func transformNotesWhenNotIsoFLOP() throws {

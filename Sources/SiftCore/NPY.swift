@@ -3,35 +3,29 @@ import Foundation
 /// Reads and writes NumPy `.npy` files (format versions 1.0, 2.0 and 3.0).
 ///
 /// Little-endian float32 is the native type; little-endian float64 and float16 are
-/// accepted on read and converted, since NumPy's default dtype is float64. Fortran-order
-/// arrays are reordered to row-major. Anything else (big-endian, integer, object, a
-/// truncated or inconsistent file) is a `.malformedFile` error that names the problem.
+/// accepted on read and converted (a float64 beyond float32's range is refused, never
+/// turned into an infinity), since NumPy's default dtype is float64. Fortran-order arrays
+/// are reordered to row-major. Headers are parsed as numpy parses them (`NPYHeader`).
+/// Anything else (big-endian, integer, object, a truncated file, bytes after the data,
+/// which numpy would ignore) is a `.malformedFile` error that names the problem.
 public enum NPY {
     private static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // "\x93NUMPY"
 
-    public static func read(contentsOf path: String) throws(KernelError) -> Tensor {
-        let data: Data
+    /// Reads an `.npy` file. The path must name a regular file (see `SafeFile.read`).
+    public static func read(contentsOf path: String) throws(SiftCoreError) -> Tensor {
+        let bytes = try SafeFile.read(path)
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw .io("cannot read \(path): \(error.localizedDescription)")
-        }
-        do {
-            return try decodeOrThrow([UInt8](data))
+            return try decodeOrThrow(bytes)
         } catch {
             // Prefix the path so the user knows which of several files is broken.
             throw .malformedFile("\(path): \(error.message)")
         }
     }
 
-    /// Writes atomically: a failed write leaves no partial file behind.
-    public static func write(_ tensor: Tensor, to path: String) throws(KernelError) {
-        let bytes = encode(tensor)
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw .io("cannot write \(path): \(error.localizedDescription)")
-        }
+    /// Writes whole or not at all, and never through a link or into a device (see
+    /// `SafeFile.write`).
+    public static func write(_ tensor: Tensor, to path: String) throws(SiftCoreError) {
+        try SafeFile.write(encode(tensor), to: path)
     }
 
     // MARK: - Encoding
@@ -64,18 +58,7 @@ public enum NPY {
 
     struct DecodeError: Error { let message: String }
 
-    private enum ElementType {
-        case float16, float32, float64
-        var size: Int {
-            switch self {
-            case .float16: 2
-            case .float32: 4
-            case .float64: 8
-            }
-        }
-    }
-
-    public static func decode(_ bytes: [UInt8]) throws(KernelError) -> Tensor {
+    public static func decode(_ bytes: [UInt8]) throws(SiftCoreError) -> Tensor {
         do {
             return try decodeOrThrow(bytes)
         } catch {
@@ -87,40 +70,42 @@ public enum NPY {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
             throw DecodeError(message: "not an .npy file (missing the \\x93NUMPY magic)")
         }
-        let major = bytes[6]
+        let (major, minor) = (bytes[6], bytes[7])
+        guard [1, 2, 3].contains(major), minor == 0 else {
+            throw DecodeError(message: "unsupported .npy format version \(major).\(minor) (numpy reads 1.0, 2.0 and 3.0)")
+        }
         let headerLength: Int
         let headerStart: Int
-        switch major {
-        case 1:
+        if major == 1 {
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
             headerStart = 10
-        case 2, 3:
+        } else {
             guard bytes.count >= 12 else { throw DecodeError(message: "truncated header") }
             headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
             headerStart = 12
-        default:
-            throw DecodeError(message: "unsupported .npy format version \(major)")
         }
-        guard bytes.count >= headerStart + headerLength else {
+        guard bytes.count - headerStart >= headerLength else {
             throw DecodeError(message: "truncated header: needs \(headerLength) bytes, file has \(bytes.count - headerStart)")
         }
-        guard let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: .utf8) else {
-            throw DecodeError(message: "header is not text")
+        let headerBytes = bytes[headerStart..<(headerStart + headerLength)]
+        let text: String
+        if major == 3 {
+            guard let utf8 = String(validating: headerBytes, as: UTF8.self) else {
+                throw DecodeError(message: "a format 3.0 header must be UTF-8")
+            }
+            text = utf8
+        } else {
+            // Latin-1: every byte is the character of the same code.
+            text = String(String.UnicodeScalarView(headerBytes.map { Unicode.Scalar($0) }))
         }
-        let descr = try field("descr", in: header)
-        let elementType: ElementType
-        switch descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")) {
-        case "<f4", "=f4": elementType = .float32
-        case "<f8", "=f8": elementType = .float64
-        case "<f2", "=f2": elementType = .float16
-        case let other:
-            throw DecodeError(message: "unsupported dtype \(other): expected little-endian float32 ('<f4')")
+        let header: NPYHeader
+        do {
+            header = try NPYHeader.parse(text, major: major)
+        } catch {
+            throw DecodeError(message: error.message)
         }
-        let fortranText = try field("fortran_order", in: header)
-        guard fortranText == "True" || fortranText == "False" else {
-            throw DecodeError(message: "fortran_order must be True or False, got \(fortranText)")
-        }
-        let shape = try parseShape(try field("shape", in: header))
+        let elementType = header.elementType
+        let shape = header.shape
         let dataStart = headerStart + headerLength
         // Check the size before multiplying further: a hostile header could overflow.
         var count = 1
@@ -139,6 +124,8 @@ public enum NPY {
             throw DecodeError(message: "\(bytes.count - dataStart - needed) unexpected bytes after the data")
         }
         var values = [Float](repeating: 0, count: count)
+        // A finite float64 beyond float32's range would become an infinity: refused below.
+        var overflowing: (index: Int, value: Double)?
         bytes.withUnsafeBytes { raw in
             for index in 0..<count {
                 let offset = dataStart + index * elementType.size
@@ -146,51 +133,21 @@ public enum NPY {
                 case .float32:
                     values[index] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
                 case .float64:
-                    values[index] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))))
+                    let value = Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                    values[index] = Float(value)
+                    if value.isFinite && !values[index].isFinite && overflowing == nil { overflowing = (index, value) }
                 case .float16:
                     values[index] = halfToFloat(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
                 }
             }
         }
-        if fortranText == "True", shape.count > 1 {
+        if let overflowing {
+            throw DecodeError(message: "float64 value \(overflowing.value) at index \(overflowing.index) is beyond float32's range (it would become infinite)")
+        }
+        if header.fortranOrder, shape.count > 1 {
             values = fortranToRowMajor(values, shape: shape)
         }
         return Tensor(unchecked: shape, values)
-    }
-
-    /// The text of one key's value in the header dictionary.
-    private static func field(_ key: String, in header: String) throws(DecodeError) -> String {
-        guard let keyRange = header.range(of: "'\(key)'") ?? header.range(of: "\"\(key)\"") else {
-            throw DecodeError(message: "header has no '\(key)' entry")
-        }
-        var rest = header[keyRange.upperBound...].drop(while: { $0 == " " })
-        guard rest.first == ":" else { throw DecodeError(message: "header entry '\(key)' has no value") }
-        rest = rest.dropFirst().drop(while: { $0 == " " })
-        if rest.first == "(" {
-            guard let close = rest.firstIndex(of: ")") else {
-                throw DecodeError(message: "header entry '\(key)' is not closed")
-            }
-            return String(rest[...close])
-        }
-        let end = rest.firstIndex(where: { $0 == "," || $0 == "}" }) ?? rest.endIndex
-        return String(rest[..<end]).trimmingCharacters(in: .whitespaces)
-    }
-
-    private static func parseShape(_ text: String) throws(DecodeError) -> [Int] {
-        guard text.hasPrefix("("), text.hasSuffix(")") else {
-            throw DecodeError(message: "shape must be a tuple, got \(text)")
-        }
-        let inner = text.dropFirst().dropLast()
-        var shape: [Int] = []
-        for part in inner.split(separator: ",") {
-            let trimmed = part.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            guard let dimension = Int(trimmed.hasSuffix("L") ? String(trimmed.dropLast()) : trimmed), dimension >= 0 else {
-                throw DecodeError(message: "shape has an invalid dimension '\(trimmed)'")
-            }
-            shape.append(dimension)
-        }
-        return shape
     }
 
     private static func fortranToRowMajor(_ values: [Float], shape: [Int]) -> [Float] {

@@ -7,7 +7,7 @@ public struct Tensor: Equatable, Sendable {
     public var values: [Float]
 
     /// Creates a tensor; the value count must equal the product of the shape.
-    public init(shape: [Int], values: [Float]) throws(KernelError) {
+    public init(shape: [Int], values: [Float]) throws(SiftCoreError) {
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw .invalidArgument("tensor shape \(shape) has a negative dimension")
         }
@@ -35,7 +35,7 @@ public struct Matrix: Equatable, Sendable {
     /// `rows * columns` values, row after row.
     public var values: [Float]
 
-    public init(rows: Int, columns: Int, values: [Float]) throws(KernelError) {
+    public init(rows: Int, columns: Int, values: [Float]) throws(SiftCoreError) {
         guard rows >= 0, columns >= 0 else {
             throw .invalidArgument("matrix shape \(rows)x\(columns) has a negative dimension")
         }
@@ -55,7 +55,7 @@ public struct Matrix: Equatable, Sendable {
 
     /// Views a 2-D tensor as a matrix; a 1-D tensor becomes a column vector (K×1), the
     /// batch-1 input of a matrix-vector product.
-    public init(_ tensor: Tensor) throws(KernelError) {
+    public init(_ tensor: Tensor) throws(SiftCoreError) {
         switch tensor.shape.count {
         case 2: try self.init(rows: tensor.shape[0], columns: tensor.shape[1], values: tensor.values)
         case 1: try self.init(rows: tensor.shape[0], columns: 1, values: tensor.values)

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SparseKernels
+@testable import SiftCore
 
 @Suite("NPY files")
 struct NPYTests {
@@ -58,7 +58,7 @@ struct NPYTests {
         case "bad shape": bytes = header("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }") + floats([1, 2])
         default: break
         }
-        #expect(throws: KernelError.self, "\(name)") { try NPY.decode(bytes) }
+        #expect(throws: SiftCoreError.self, "\(name)") { try NPY.decode(bytes) }
     }
 
     @Test("A missing file is an I/O error naming the path")

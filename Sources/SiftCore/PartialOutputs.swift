@@ -1,0 +1,66 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The temporary files and directories of outputs being written, so an interrupted run
+/// leaves none behind. Their names end in `.sift-partial` and carry the process id, so
+/// even one left by SIGKILL says what it is and never looks like data.
+public enum PartialOutputs {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var paths: Set<String> = []
+    nonisolated(unsafe) private static var counter = 0
+    nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
+
+    /// `<path>.<pid>-<n>.sift-partial`: beside the target, so the final rename stays in one
+    /// file system, and unique within the process.
+    static func temporaryName(for path: String) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        counter += 1
+        let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
+        return "\(trimmed).\(getpid())-\(counter).sift-partial"
+    }
+
+    static func register(_ path: String) {
+        lock.lock()
+        paths.insert(path)
+        lock.unlock()
+    }
+
+    static func unregister(_ path: String) {
+        lock.lock()
+        paths.remove(path)
+        lock.unlock()
+    }
+
+    /// Removes every registered partial output (files, or directories with their content).
+    static func removeAll() {
+        lock.lock()
+        let pending = paths
+        paths.removeAll()
+        lock.unlock()
+        for path in pending { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// Makes SIGINT, SIGTERM and SIGHUP remove the partial outputs before the process dies
+    /// of the signal as it would have (same exit status). Call once, early in `main`.
+    public static func removeOnTermination() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard signalSources.isEmpty else { return }
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                removeAll()
+                signal(signalNumber, SIG_DFL)
+                kill(getpid(), signalNumber)
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+}
