@@ -48,6 +48,7 @@ let package = Package(
                 "SiftCore",
                 "SparseKernels",
                 "SparseIFT",
+                "SiftSweep",
                 "SparseRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

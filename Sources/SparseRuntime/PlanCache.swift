@@ -89,7 +89,12 @@ public final class PlanCache: @unchecked Sendable {
         } catch {
             throw RuntimeError.io("cannot encode the plan cache: \(error.localizedDescription)")
         }
-        try AtomicFile.write(data, to: path, createDirectory: true)
+        do {
+            try SafeFile.makeDirectories(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+            try SafeFile.write(Array(data), to: path)
+        } catch {
+            throw RuntimeError.io(error.message)
+        }
         lock.withLock { changed = false }
     }
 
@@ -101,13 +106,14 @@ public final class PlanCache: @unchecked Sendable {
     }
 
     private static func read(_ path: String) -> Result<[String: Entry], ReadFailure> {
-        guard FileManager.default.fileExists(atPath: path) else { return .success([:]) }
+        let bytes: [UInt8]
         do {
-            try AtomicFile.refuseNonRegular(path)
+            guard try SafeFile.kindOfExisting(path, followingLinks: true) != nil else { return .success([:]) }
+            bytes = try SafeFile.read(path)
         } catch {
-            return .failure(.reason("\(error)"))
+            return .failure(.reason(error.message))
         }
-        guard let data = FileManager.default.contents(atPath: path) else { return .failure(.reason("unreadable")) }
+        let data = Data(bytes)
         let file: File
         do {
             file = try JSONDecoder().decode(File.self, from: data)

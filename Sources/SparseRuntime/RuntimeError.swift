@@ -35,6 +35,11 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
             case .parameterMismatch(let m), .malformedFile(let m), .shapeMismatch(let m): self = .invalidInput(m)
             default: self = .invalidArgument(error.description)
             }
+        case let error as SiftCoreError:
+            switch error {
+            case .io(let m): self = .io(m)
+            default: self = .invalidInput(error.message)
+            }
         case let error as KernelError:
             switch error {
             case .io(let m): self = .io(m)

@@ -1,4 +1,5 @@
 import Foundation
+import SiftSweep
 import SparseIFT
 import SparseKernels
 
@@ -21,14 +22,17 @@ public enum Sweep {
         public var medianLatencyMs: Double
         /// Median latency over the dense network's (same run); 1.0 is the iso-FLOP ideal.
         public var relativeLatency: Double
-        /// FLOPs on nonzero weights over the dense network's (as the plan computes them).
+        /// FLOPs on nonzero weights over the dense network's (as the plan computes them:
+        /// weight products on their nonzero weights, plus attention and depthwise work).
         public var relativeNonzeroFLOPs: Double
+        /// GFLOP of one batch on nonzero weights.
+        public var nonzeroGFLOPs: Double
         public var peakMemoryBytes: Int
         public var iterations: Int
 
         public init(model: String, transform: String, sparsity: Double, bodySparsity: Double, pattern: String, batch: Int,
                     threads: Int, itemsPerSecond: Double, medianLatencyMs: Double, relativeLatency: Double,
-                    relativeNonzeroFLOPs: Double, peakMemoryBytes: Int, iterations: Int) {
+                    relativeNonzeroFLOPs: Double, nonzeroGFLOPs: Double, peakMemoryBytes: Int, iterations: Int) {
             self.model = model
             self.transform = transform
             self.sparsity = sparsity
@@ -40,20 +44,22 @@ public enum Sweep {
             self.medianLatencyMs = medianLatencyMs
             self.relativeLatency = relativeLatency
             self.relativeNonzeroFLOPs = relativeNonzeroFLOPs
+            self.nonzeroGFLOPs = nonzeroGFLOPs
             self.peakMemoryBytes = peakMemoryBytes
             self.iterations = iterations
         }
 
         public static let header = [
             "model", "transform", "sparsity", "body_sparsity", "pattern", "batch", "threads", "items_per_sec",
-            "median_latency_ms", "relative_latency", "relative_nonzero_flops", "peak_memory_bytes", "iterations",
+            "median_latency_ms", "relative_latency", "relative_nonzero_flops", "nonzero_gflops", "peak_memory_bytes", "iterations",
         ]
 
         /// The row's CSV fields, in `header` order (numbers in Swift's shortest
         /// round-trip form, so decoding gives the same values back).
         public var csvFields: [String] {
             [model, transform, "\(sparsity)", "\(bodySparsity)", pattern, "\(batch)", "\(threads)", "\(itemsPerSecond)",
-             "\(medianLatencyMs)", "\(relativeLatency)", "\(relativeNonzeroFLOPs)", "\(peakMemoryBytes)", "\(iterations)"]
+             "\(medianLatencyMs)", "\(relativeLatency)", "\(relativeNonzeroFLOPs)", "\(nonzeroGFLOPs)", "\(peakMemoryBytes)",
+             "\(iterations)"]
         }
 
         public init(csvFields fields: [String], line: Int = 0) throws {
@@ -70,86 +76,125 @@ public enum Sweep {
             self.init(model: fields[0], transform: fields[1], sparsity: try double(2), bodySparsity: try double(3),
                       pattern: fields[4], batch: try integer(5), threads: try integer(6), itemsPerSecond: try double(7),
                       medianLatencyMs: try double(8), relativeLatency: try double(9), relativeNonzeroFLOPs: try double(10),
-                      peakMemoryBytes: try integer(11), iterations: try integer(12))
+                      nonzeroGFLOPs: try double(11), peakMemoryBytes: try integer(12), iterations: try integer(13))
         }
 
-        /// Header line, then one line per row.
+        /// The row by column name (`header`'s names).
+        public var cells: [String: String] { Dictionary(uniqueKeysWithValues: zip(Self.header, csvFields)) }
+
+        /// A row from cells by column name; other columns (a mergeable sweep's provenance
+        /// columns, say) are ignored.
+        public init(cells: [String: String], line: Int = 0) throws {
+            var fields: [String] = []
+            for name in Self.header {
+                guard let value = cells[name] else { throw RuntimeError.invalidInput("sweep CSV line \(line): no column \(name)") }
+                fields.append(value)
+            }
+            try self.init(csvFields: fields, line: line)
+        }
+
+        /// RFC 4180 CSV: the header, then one line per row.
         public static func encodeCSV(_ rows: [Row]) -> String {
-            ([header.joined(separator: ",")] + rows.map { $0.csvFields.joined(separator: ",") }).joined(separator: "\n") + "\n"
+            // The header is valid and every row has one cell per column.
+            (try? CSVTable(header: header, rows: rows.map(\.csvFields)).text()) ?? ""
         }
 
-        public static func decodeCSV(_ text: String) throws -> [Row] {
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-            guard let first = lines.first, first.split(separator: ",", omittingEmptySubsequences: false).map(String.init) == header else {
-                throw RuntimeError.invalidInput("sweep CSV must start with the header \(header.joined(separator: ","))")
+        /// Rows of a sweep CSV (whole or a shard's, with or without provenance columns).
+        public static func decodeCSV(_ text: String, source: String = "sweep CSV") throws -> [Row] {
+            let table: CSVTable
+            do {
+                table = try CSVTable(parsing: text, source: source)
+            } catch {
+                throw RuntimeError.invalidInput(error.description)
             }
-            return try lines.dropFirst().enumerated().map { index, line in
-                try Row(csvFields: line.split(separator: ",", omittingEmptySubsequences: false).map(String.init), line: index + 2)
-            }
+            return try table.records.enumerated().map { index, record in try Row(cells: record, line: index + 2) }
         }
     }
 
-    /// One configuration of a sweep.
-    public struct Configuration: Sendable, CustomStringConvertible {
+    /// One configuration of a sweep: a point of a `SweepPlan` (key and dense baseline).
+    public struct Configuration: SweepPoint, CustomStringConvertible {
+        public var model: String
+        public var batch: Int
         public var transform: TransformKind
         public var sparsity: Double
         public var pattern: SparsityPattern
 
-        public var description: String {
-            transform == .dense && sparsity == 0 ? "dense" : "\(transform.rawValue) s=\(sparsity) \(pattern)"
-        }
+        public var isDense: Bool { transform == .dense && sparsity == 0 }
+        public var key: String { "\(model)|\(transform.rawValue)|\(sparsity)|\(pattern)|b\(batch)" }
+        public var baselineKey: String? { isDense ? nil : "\(model)|dense|0.0|unstructured|b\(batch)" }
+        public var description: String { isDense ? "dense" : "\(transform.rawValue) s=\(sparsity) \(pattern)" }
     }
 
-    /// The dense network, then transforms x sparsities x patterns (an N:M pattern only
-    /// at its own sparsity).
-    public static func configurations(transforms: [TransformKind], sparsities: [Double], patterns: [SparsityPattern]) -> [Configuration] {
-        var list = [Configuration(transform: .dense, sparsity: 0, pattern: .unstructured)]
+    /// The columns whose values are measurements (they differ between runs; the others
+    /// identify the point). For `SweepMerge.merge(_:measuredColumns:)`.
+    public static let measuredColumns: Set<String> = [
+        "items_per_sec", "median_latency_ms", "relative_latency", "iterations",
+    ]
+
+    /// The dense network, then transforms x sparsities x patterns (an N:M pattern only at
+    /// its own sparsity), keeping those the transform accepts for `dense`; the others are
+    /// returned with the reason (a pattern that does not tile a widened layer, say).
+    public static func configurations(model: String, dense: Network, batch: Int, transforms: [TransformKind],
+                                      sparsities: [Double], patterns: [SparsityPattern])
+        -> (valid: [Configuration], skipped: [(Configuration, String)]) {
+        var valid = [Configuration(model: model, batch: batch, transform: .dense, sparsity: 0, pattern: .unstructured)]
+        var skipped: [(Configuration, String)] = []
         for transform in transforms {
             for sparsity in sparsities where sparsity > 0 {
                 for pattern in patterns {
                     if let fixed = pattern.fixedSparsity, abs(fixed - sparsity) > 1e-9 { continue }
-                    list.append(Configuration(transform: transform, sparsity: sparsity, pattern: pattern))
+                    let configuration = Configuration(model: model, batch: batch, transform: transform, sparsity: sparsity, pattern: pattern)
+                    do {
+                        _ = try configuration.network(from: dense)
+                        valid.append(configuration)
+                    } catch {
+                        skipped.append((configuration, "\(error)"))
+                    }
                 }
             }
         }
-        return list
+        return (valid, skipped)
     }
 
-    /// Runs every configuration of `dense` (seeded Kaiming weights, seed `seed`) and
-    /// returns a row each; `progress` receives one line per step. A configuration the
-    /// transform refuses (a pattern that does not tile a widened layer, say) is reported
-    /// through `progress` and skipped.
-    public static func run(dense: Network, model: String, configurations: [Configuration], options: RuntimeOptions,
-                           benchmark: BenchmarkOptions, seed: UInt64 = 0, progress: (String) -> Void) throws -> [Row] {
-        var rows: [Row] = []
-        var baseline: (latency: Double, flops: Double)?
-        for (index, configuration) in configurations.enumerated() {
-            let label = "[\(index + 1)/\(configurations.count)] \(model) \(configuration)"
-            let transformed: TransformedNetwork
-            do {
-                transformed = try SparseIFT.transform(dense, kind: configuration.transform, sparsity: configuration.sparsity,
-                                                      options: TransformOptions(pattern: configuration.pattern))
-            } catch let error as SparseIFTError {
-                progress("\(label): skipped (\(error.description))")
-                continue
-            }
+    /// Runs the configurations `shard` owns, plus the dense baseline they are compared
+    /// with (measured in the same run), with seeded Kaiming weights (`seed`). Returns the
+    /// mergeable table: `Row.header` then the provenance columns of `SiftSweep`.
+    public static func run(dense: Network, configurations: [Configuration], shard: Shard = .whole, options: RuntimeOptions,
+                           benchmark: BenchmarkOptions, seed: UInt64 = 0, progress: (String) -> Void) throws -> CSVTable {
+        let plan: SweepPlan<Configuration>
+        do {
+            plan = try SweepPlan(points: configurations)
+        } catch {
+            throw RuntimeError.invalidArgument(error.description)
+        }
+        var label = ""
+        return try plan.run(shard: shard, columns: Row.header, measure: { configuration, baseline in
+            let transformed = try configuration.network(from: dense)
             let parameters = try ParameterStore.initialize(transformed.network, options: .init(seed: seed))
-            let plan = try Runtime.compile(transformed.network, parameters: parameters, options: options)
-            for warning in plan.warnings { progress("warning: \(warning)") }
-            let result = try Benchmark.run(plan, input: plan.syntheticInput(seed: seed), options: benchmark)
-            if baseline == nil { baseline = (result.latencyMs.median, result.nonzeroFLOPs) }
-            let reference = baseline!
-            let row = Row(model: model, transform: configuration.transform.rawValue, sparsity: configuration.sparsity,
-                          bodySparsity: transformed.sparsity, pattern: configuration.pattern.description, batch: plan.batchSize,
-                          threads: plan.execution.threads, itemsPerSecond: result.itemsPerSecond,
-                          medianLatencyMs: result.latencyMs.median, relativeLatency: result.latencyMs.median / reference.latency,
-                          relativeNonzeroFLOPs: result.nonzeroFLOPs / reference.flops, peakMemoryBytes: result.peakMemoryBytes,
-                          iterations: result.iterations)
-            rows.append(row)
+            let compiled = try Runtime.compile(transformed.network, parameters: parameters, options: options)
+            for warning in compiled.warnings { progress("warning: \(warning)") }
+            let result = try Benchmark.run(compiled, input: compiled.syntheticInput(seed: seed), options: benchmark)
+            let reference = try baseline.map { try Row(cells: $0) }
+            let row = Row(model: configuration.model, transform: configuration.transform.rawValue, sparsity: configuration.sparsity,
+                          bodySparsity: transformed.sparsity, pattern: configuration.pattern.description, batch: compiled.batchSize,
+                          threads: compiled.execution.threads, itemsPerSecond: result.itemsPerSecond,
+                          medianLatencyMs: result.latencyMs.median,
+                          relativeLatency: result.latencyMs.median / (reference?.medianLatencyMs ?? result.latencyMs.median),
+                          relativeNonzeroFLOPs: result.nonzeroFLOPs / 1e9 / (reference?.nonzeroGFLOPs ?? result.nonzeroFLOPs / 1e9),
+                          nonzeroGFLOPs: result.nonzeroFLOPs / 1e9, peakMemoryBytes: result.peakMemoryBytes, iterations: result.iterations)
             progress(String(format: "%@: %.1f items/s, median %.3f ms, %.3fx dense latency, %.3fx dense nonzero FLOPs (plan: %d timed, %d cached)",
                             label, row.itemsPerSecond, row.medianLatencyMs, row.relativeLatency, row.relativeNonzeroFLOPs,
-                            plan.timedLayers, plan.cachedLayers))
-        }
-        return rows
+                            compiled.timedLayers, compiled.cachedLayers))
+            return row.cells
+        }, progress: { done, count, configuration in
+            label = "[\(done + 1)/\(count)] \(configuration.model) \(configuration)"
+        })
+    }
+}
+
+extension Sweep.Configuration {
+    /// The configuration's network (Sparse Wide searches its sparsity as the CLI does).
+    func network(from dense: Network) throws -> TransformedNetwork {
+        try SparseIFT.transform(dense, kind: transform, sparsity: sparsity, options: TransformOptions(pattern: pattern))
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SparseIFT
 import SparseKernels
+import SiftSweep
 import SparseRuntime
 
 /// Runs a command's work; a library error (bad input of any kind) becomes one clear line
@@ -16,6 +17,9 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode(2)
     } catch let error as SparseIFTError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(2)
+    } catch let error as SweepError {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode(2)
     } catch let error as RuntimeError {

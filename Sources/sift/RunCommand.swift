@@ -65,9 +65,11 @@ struct RunBenchmarkCommand: ParsableCommand {
             guard (input == nil) == (output == nil) else {
                 throw RuntimeError.invalidArgument("--input and --output go together")
             }
-            if let output { try refuseNonRegularOutput(output) }
-            let network = try transformOptions.run(on: try ModelZoo.build(modelOptions.model, options: try modelOptions.zooOptions())).network
-            let parameters = try loadParameters(for: network)
+            if let output { try SafeFile.checkOutput(output) }
+            let zooOptions = try modelOptions.zooOptions()
+            let transformed = try transformOptions.run(on: try ModelZoo.build(modelOptions.model, options: zooOptions))
+            let network = transformed.network
+            let parameters = try loadParameters(for: transformed, zooOptions: zooOptions)
             if let input, let output {
                 try runOnce(network, parameters: parameters, input: input, output: output)
                 return
@@ -84,13 +86,12 @@ struct RunBenchmarkCommand: ParsableCommand {
         }
     }
 
-    func loadParameters(for network: Network) throws -> ParameterStore {
-        guard let weights else { return try ParameterStore.initialize(network, options: .init(seed: seed)) }
-        do {
-            return try ParameterStore.load(from: weights, for: network)
-        } catch let error as SparseIFTError {
-            throw RuntimeError.invalidInput("weights in \(weights) do not fit \(network.name): \(error.description)")
-        }
+    /// Seeded Kaiming weights, or a `sift weights` directory made for exactly this network
+    /// (its manifest, masks and checksums are checked).
+    func loadParameters(for transformed: TransformedNetwork, zooOptions: ModelZoo.Options) throws -> ParameterStore {
+        guard let weights else { return try ParameterStore.initialize(transformed.network, options: .init(seed: seed)) }
+        let identity = WeightsManifest.Identity(model: modelOptions.model, zooOptions: zooOptions, transformed: transformed)
+        return try ParameterStore.load(from: weights, for: transformed.network, identity: identity)
     }
 
     func runOnce(_ network: Network, parameters: ParameterStore, input: String, output: String) throws {
@@ -101,11 +102,7 @@ struct RunBenchmarkCommand: ParsableCommand {
         let plan = try Runtime.compile(network, parameters: parameters, options: try runtimeOptions.options(batchSize: batch))
         RuntimeArguments.printWarnings(plan)
         let y = try plan.run(x)
-        try AtomicOutput.write(Data(NPY.encode(y)), to: output)
+        try SafeFile.write(NPY.encode(y), to: output)
         print("wrote \(output), shape \(y.shape)")
-    }
-
-    func refuseNonRegularOutput(_ path: String) throws {
-        try AtomicOutput.refuseNonRegular(path)
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SparseIFT
 import SparseKernels
+import SiftSweep
 import SparseRuntime
 
 /// `sift run sweep`: the dense network and every transform x sparsity x pattern,
@@ -33,12 +34,16 @@ struct SweepCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seconds of warm-up per configuration.")
     var warmup: Double = 1
 
+    @Option(help: "Run shard i of n (1-based), e.g. 2/3: its points plus the dense baseline they need; merge the CSVs with `sift report --merge`.")
+    var shard: String?
+
     @Option(help: "CSV file to write (written when the sweep completes).")
     var out: String
 
     func run() throws {
         try reportingErrors {
-            try AtomicOutput.refuseNonRegular(out)
+            try SafeFile.checkOutput(out)
+            let part = try shard.map { try Shard(parsing: $0) } ?? .whole
             guard time >= 0, time.isFinite, warmup >= 0, warmup.isFinite else {
                 throw RuntimeError.invalidArgument("--time and --warmup must be non-negative seconds, got \(time) and \(warmup)")
             }
@@ -51,14 +56,15 @@ struct SweepCommand: ParsableCommand {
             }
             let shapes = try list(patterns).map { try SparsityPattern(parsing: $0) }
             let dense = try ModelZoo.build(modelOptions.model, options: try modelOptions.zooOptions())
-            let configurations = Sweep.configurations(transforms: kinds, sparsities: levels, patterns: shapes)
-            let rows = try Sweep.run(dense: dense, model: modelOptions.model, configurations: configurations,
-                                     options: try runtimeOptions.options(),
-                                     benchmark: BenchmarkOptions(seconds: time, warmupSeconds: warmup)) { line in
-                FileHandle.standardError.write(Data((line + "\n").utf8))
-            }
-            try AtomicOutput.write(Data(Sweep.Row.encodeCSV(rows).utf8), to: out)
-            print("wrote \(rows.count) rows to \(out)")
+            let options = try runtimeOptions.options()
+            let (configurations, skipped) = Sweep.configurations(model: modelOptions.model, dense: dense, batch: options.batchSize,
+                                                                transforms: kinds, sparsities: levels, patterns: shapes)
+            func report(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            for (configuration, reason) in skipped { report("skipped \(configuration): \(reason)") }
+            let table = try Sweep.run(dense: dense, configurations: configurations, shard: part, options: options,
+                                      benchmark: BenchmarkOptions(seconds: time, warmupSeconds: warmup), seed: seed, progress: report)
+            try SafeFile.write(table.text(), to: out)
+            print("wrote \(table.rows.count) rows to \(out)")
         }
     }
 

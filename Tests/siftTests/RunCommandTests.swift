@@ -98,7 +98,7 @@ struct RunCommandTests {
         try expectRefusal(["run"] + mlp + ["--batch-size", "0"] + cacheArguments, mentions: ["batch size"])
         try expectRefusal(["run"] + mlp + ["--batch-size", "-3"] + cacheArguments, mentions: ["batch size"])
         try expectRefusal(["run", "--model", "resnet99"] + cacheArguments, mentions: ["unknown model"])
-        try expectRefusal(["run"] + mlp + ["--weights", otherWeights, "--input", scratch.path("nan.npy")] + io, mentions: ["fc1."])
+        try expectRefusal(["run"] + mlp + ["--weights", otherWeights, "--input", scratch.path("nan.npy")] + io, mentions: ["another network"])
         try expectRefusal(["run"] + mlp + ["--input", scratch.path("nan.npy")] + io, mentions: ["non-finite"])
         try expectRefusal(["run"] + mlp + ["--input", scratch.path("narrow.npy")] + io, mentions: ["[2, 63]"])
         try expectRefusal(["run"] + mlp + ["--batch-size", "64", "--memory-limit", "10KiB"] + quick + cacheArguments, mentions: ["above the limit"])
@@ -121,12 +121,29 @@ struct RunCommandTests {
                                           + cacheArguments)
         #expect(outcome.status == 0, "\(outcome.standardError)")
         let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
-        #expect(lines.first == "model,transform,sparsity,body_sparsity,pattern,batch,threads,items_per_sec,median_latency_ms,relative_latency,relative_nonzero_flops,peak_memory_bytes,iterations")
+        #expect(lines.first == "model,transform,sparsity,body_sparsity,pattern,batch,threads,items_per_sec,median_latency_ms,relative_latency,relative_nonzero_flops,nonzero_gflops,peak_memory_bytes,iterations,point,points,shard,sweep_id")
         // dense, then wide and parallel at 0.5 (unstructured, 2:4) and 0.9 (unstructured).
         #expect(lines.count == 1 + 1 + 2 * 3, "\(lines)")
         #expect(lines[1].hasPrefix("mlp,dense,0.0,0.0,unstructured,4,2,"))
         #expect(lines[1].split(separator: ",")[9] == "1.0")
         #expect(outcome.standardError.contains("[7/7]"), "progress on stderr")
+        // Two shards: each runs its own points plus the dense baseline; together, all.
+        var owned: Set<String> = []
+        for index in 1...2 {
+            let part = scratch.path("part\(index).csv")
+            let sharded = try SiftProcess.run(["run", "sweep"] + mlp + ["--batch-size", "4", "--sparsities", "0.5,0.9",
+                                                                       "--transforms", "wide,parallel", "--patterns", "unstructured,2:4",
+                                                                       "--time", "0", "--warmup", "0", "--threads", "1",
+                                                                       "--shard", "\(index)/2", "--out", part] + cacheArguments)
+            #expect(sharded.status == 0, "\(sharded.standardError)")
+            let rows = try String(contentsOfFile: part, encoding: .utf8).split(separator: "\n").dropFirst()
+            #expect(rows.contains { $0.hasPrefix("mlp,dense,0.0,") }, "every shard measures its baseline")
+            for row in rows where row.hasSuffix(",\(index)/2," + row.split(separator: ",").last!) {
+                let fields = row.split(separator: ",")
+                if Int(fields[fields.count - 4])! % 2 == index - 1 { owned.insert(String(fields[fields.count - 4])) }
+            }
+        }
+        #expect(owned == Set((0..<7).map(String.init)))
         try expectRefusal(["run", "sweep"] + mlp + ["--sparsities", "0.5,,0.9", "--out", scratch.path("bad.csv")], mentions: ["comma-separated"])
         try expectRefusal(["run", "sweep"] + mlp + ["--sparsities", "1.5", "--out", scratch.path("bad.csv")], mentions: ["[0, 1)"])
         try expectRefusal(["run", "sweep"] + mlp + ["--transforms", "wider", "--out", scratch.path("bad.csv")], mentions: ["wider"])
