@@ -78,6 +78,31 @@ import SparseKernels
         }
     }
 
+    /// Whatever the toolkit's GEMM lowering declares fusable after a product (bias,
+    /// BatchNorm, residual add, activation), the runtime fuses: no step of its own computes
+    /// it. (The runtime fuses more: chains of sums, BatchNorm through sums; a sum may then
+    /// ride another term of the chain than the one the lowering names.)
+    @Test func theRuntimeFusesEveryEpilogueTheLoweringDeclares() throws {
+        for dense in [try Small.resnet(), try Small.resnet(.imagenet), try Small.mobilenet(), try Small.gpt(), try Small.mlp()] {
+            for kind in TransformKind.allCases {
+                let network = try SparseIFT.transform(dense, kind: kind, sparsity: 0.5, options: TransformOptions(matchDenseFLOPs: false)).network
+                let plan = try Runtime.compile(network, parameters: try Harness.parameters(network), options: try Harness.options(batch: 1))
+                let fusedAnywhere = Set(plan.layers.flatMap(\.fused))
+                for product in GEMMLowering(network).products where product.kind == .weight {
+                    let declared = Set(product.epilogue.absorbedNodes.map { network.nodes[$0].name })
+                    guard let step = plan.layers.first(where: { $0.name == product.name }) else {
+                        Issue.record("\(network.name): no step computes \(product.name)")
+                        continue
+                    }
+                    #expect(declared.isSubset(of: fusedAnywhere), "\(network.name) \(product.name): \(declared.subtracting(fusedAnywhere)) not fused")
+                    if let shape = step.gemmShape {
+                        #expect(shape.m == product.M && shape.k == product.K, "\(product.name)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func gptAttentionIsFusedAndActivationsRideTheEpilogue() throws {
         let network = try Small.gpt()
         let plan = try Runtime.compile(network, parameters: try Harness.parameters(network), options: try Harness.options(batch: 1))

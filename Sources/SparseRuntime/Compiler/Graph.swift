@@ -2,18 +2,21 @@ import SparseIFT
 import SparseKernels
 
 /// A weight layer the kernels run as matrix products: a convolution (lowered to GEMM)
-/// or a linear layer, with the epilogue the passes fuse into it.
+/// or a linear layer, with the epilogue the passes fuse into it. Its shape comes from the
+/// toolkit's one lowering (`GEMMLowering`): M per group, K, N per sample, groups and the
+/// im2col geometry.
 struct GemmLayer {
     enum Form {
         case linear
-        case conv(Conv2dSpec)
+        case conv(ConvolutionGeometry)
     }
     var form: Form
-    /// Output channels / features (all groups): M.
-    var outputs: Int
+    let product: MatrixProduct
+    /// Output channels / features (all groups): M · groups.
+    var outputs: Int { product.M * product.groups }
     /// Reduction length of one group: K.
-    var reduction: Int
-    var groups: Int
+    var reduction: Int { product.K }
+    var groups: Int { product.groups }
     /// `outputs x reduction`, row-major, masked; BatchNorm folding rescales rows.
     var weights: [Float]
     var bias: [Float]?
@@ -116,6 +119,13 @@ struct Graph {
             }
             return weight
         }
+        let lowering = GEMMLowering(network)
+        func product(_ node: Node) throws -> MatrixProduct {
+            guard let product = lowering.products(ofNode: node.id).first, product.kind == .weight else {
+                throw RuntimeError.unsupported("\(node.name): the GEMM lowering has no weight product for it")
+            }
+            return product
+        }
         var nodes: [GraphNode] = []
         for node in network.nodes {
             let op: GraphOp
@@ -127,12 +137,12 @@ struct Graph {
                 if c.isDepthwise {
                     op = .depthwise(DepthwiseLayer(spec: c, weights: try masked(node.name), bias: bias))
                 } else {
-                    op = .gemm(GemmLayer(form: .conv(c), outputs: c.outChannels, reduction: c.reduction, groups: c.groups,
-                                         weights: try masked(node.name), bias: bias, declared: c.weight))
+                    let p = try product(node)
+                    guard let geometry = p.convolution else { throw RuntimeError.unsupported("\(node.name): a convolution without geometry") }
+                    op = .gemm(GemmLayer(form: .conv(geometry), product: p, weights: try masked(node.name), bias: bias, declared: c.weight))
                 }
             case .linear(let l):
-                op = .gemm(GemmLayer(form: .linear, outputs: l.outFeatures, reduction: l.inFeatures, groups: 1,
-                                     weights: try masked(node.name, owner: l.tiedTo),
+                op = .gemm(GemmLayer(form: .linear, product: try product(node), weights: try masked(node.name, owner: l.tiedTo),
                                      bias: l.bias ? try tensor("\(node.name).bias") : nil, declared: l.weight))
             case .batchNorm:
                 let gamma = try tensor("\(node.name).weight"), beta = try tensor("\(node.name).bias")

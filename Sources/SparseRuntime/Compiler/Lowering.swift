@@ -229,8 +229,14 @@ struct Lowering {
         var geometry: ConvGeometry?
         var chunk = columns
         var patches: BufferID?
-        if case .conv(let spec) = layer.form {
-            let g = try convGeometry(spec, input: inputs[0], output: node.id, channels: spec.inChannels / spec.groups)
+        if case .conv(let lowered) = layer.form {
+            // One group's im2col: its C_in / groups input channels.
+            let g = ConvGeometry(channels: lowered.inChannels / lowered.groups, height: lowered.inHeight, width: lowered.inWidth,
+                                 kernelHeight: lowered.kernelHeight, kernelWidth: lowered.kernelWidth, stride: lowered.stride,
+                                 padding: lowered.padding, outHeight: lowered.outHeight, outWidth: lowered.outWidth)
+            guard layer.product.N == g.outHeight * g.outWidth, layer.product.N == positions else {
+                throw RuntimeError.unsupported("\(node.name): the lowering's N = \(layer.product.N) is not the output's \(positions) positions")
+            }
             if !g.isPointwise {
                 geometry = g
                 let tile = Self.chunkTile
