@@ -36,7 +36,8 @@ public struct LayerProfile: Codable, Sendable {
     public var name: String
     public var kind: String
     public var kernel: String
-    /// Mean time per run, and its share of the whole run.
+    /// Median time per run (over the timed iterations; robust to a preempted iteration on a
+    /// busy machine), and its share of the sum of the steps' medians.
     public var ms: Double
     public var percent: Double
     /// GFLOP/s on the FLOPs of nonzero weights, and that as a percentage of the FMA peak
@@ -79,7 +80,26 @@ public struct BenchmarkResult: Codable, Sendable {
     public var compileSeconds: Double
     public var timedLayers: Int
     public var cachedLayers: Int
+    /// The whole model's rate: nonzero FLOPs per median latency.
+    public var modelGFLOPS: Double
+    /// When asked for: our dense kernel alone on the largest weight layer's shape, timed
+    /// in the same run between the model's iterations (framework overhead check).
+    public var referenceKernel: ReferenceKernel?
     public var layers: [LayerProfile]
+
+    public struct ReferenceKernel: Codable, Sendable {
+        public var layer: String
+        /// `MxKxN`, N the layer's columns for the whole batch.
+        public var shape: String
+        public var gflops: Double
+        /// The whole model's GFLOP/s over this kernel's.
+        public var modelFraction: Double
+
+        enum CodingKeys: String, CodingKey {
+            case layer, shape, gflops
+            case modelFraction = "model_fraction"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case model, threads, isa, cpu, iterations, seconds, layers
@@ -94,6 +114,8 @@ public struct BenchmarkResult: Codable, Sendable {
         case compileSeconds = "compile_seconds"
         case timedLayers = "timed_layers"
         case cachedLayers = "cached_layers"
+        case modelGFLOPS = "model_gflops"
+        case referenceKernel = "reference_kernel"
     }
 }
 
@@ -104,12 +126,17 @@ public struct BenchmarkOptions: Sendable {
     public var minimumIterations: Int
     /// Measure the FMA peak for "% of peak" (0.2 s); off gives no percentages.
     public var measurePeak: Bool
+    /// Also time the dense kernel alone on the largest weight layer, one call after each
+    /// model iteration (so both see the same machine load).
+    public var referenceKernel: Bool
 
-    public init(seconds: Double = 10, warmupSeconds: Double = 2, minimumIterations: Int = 3, measurePeak: Bool = true) {
+    public init(seconds: Double = 10, warmupSeconds: Double = 2, minimumIterations: Int = 3, measurePeak: Bool = true,
+                referenceKernel: Bool = false) {
         self.seconds = seconds
         self.warmupSeconds = warmupSeconds
         self.minimumIterations = minimumIterations
         self.measurePeak = measurePeak
+        self.referenceKernel = referenceKernel
     }
 }
 
@@ -126,28 +153,38 @@ public enum Benchmark {
         try plan.validate(input)
         let peak = options.measurePeak ? Machine.measuredPeakGFLOPS(isa: plan.execution.isa, threads: plan.execution.threads) : 0
         var output = [Float](repeating: 0, count: plan.outputShape.reduce(1, *))
-        var stepSeconds = [Double](repeating: 0, count: plan.steps.count)
+        let stepCount = plan.steps.count
+        var stepSamples: [Double] = []  // iteration after iteration, one value per step
+        var iterationSeconds = [Double](repeating: 0, count: stepCount)
         var samples: [Double] = []
         var total = 0.0
+        let reference = options.referenceKernel ? try ReferenceKernelCall(plan) : nil
+        var referenceSamples: [Double] = []
         input.values.withUnsafeBufferPointer { x in
             output.withUnsafeMutableBufferPointer { y in
                 let warmupStart = Clock.now()
                 repeat {
                     plan.execute(x.baseAddress!, y.baseAddress!, stepSeconds: nil)
                 } while Clock.now() - warmupStart < options.warmupSeconds
-                stepSeconds.withUnsafeMutableBufferPointer { times in
-                    let start = Clock.now()
-                    while samples.count < options.minimumIterations || Clock.now() - start < options.seconds {
-                        let began = Clock.now()
+                let start = Clock.now()
+                while samples.count < options.minimumIterations || Clock.now() - start < options.seconds {
+                    for index in 0..<stepCount { iterationSeconds[index] = 0 }
+                    let began = Clock.now()
+                    iterationSeconds.withUnsafeMutableBufferPointer { times in
                         plan.execute(x.baseAddress!, y.baseAddress!, stepSeconds: times.baseAddress!)
-                        samples.append(Clock.now() - began)
                     }
-                    total = Clock.now() - start
+                    samples.append(Clock.now() - began)
+                    if let reference { referenceSamples.append(reference.time()) }
+                    // Per-step samples of at most ~4 M values (32 MB) feed the medians.
+                    if stepSamples.count < 1 << 22 { stepSamples += iterationSeconds }
                 }
+                total = Clock.now() - start
             }
         }
         let iterations = samples.count
-        let perRun = stepSeconds.map { $0 / Double(iterations) }
+        let perRun = (0..<stepCount).map { step in
+            LatencyStatistics(milliseconds: stride(from: step, to: stepSamples.count, by: stepCount).map { stepSamples[$0] }).median
+        }
         let runTotal = max(perRun.reduce(0, +), .leastNormalMagnitude)
         let layers = plan.layers.map { layer -> LayerProfile in
             let seconds = perRun[layer.index]
@@ -164,14 +201,77 @@ public enum Benchmark {
                                 runnerUpMs: runnerUp.map { $0.seconds * Double(layer.calls) * 1e3 },
                                 choice: layer.choice?.source.rawValue, fused: layer.fused)
         }
+        let latency = LatencyStatistics(milliseconds: samples.map { $0 * 1e3 })
+        let nonzeroFLOPs = plan.layers.reduce(0) { $0 + $1.nonzeroFLOPs }
+        let modelGFLOPS = nonzeroFLOPs / max(latency.median, .leastNormalMagnitude) / 1e6
+        var referenceResult: BenchmarkResult.ReferenceKernel?
+        if let reference {
+            let seconds = LatencyStatistics(milliseconds: referenceSamples).median
+            let gflops = reference.flops / max(seconds, .leastNormalMagnitude) / 1e9
+            referenceResult = .init(layer: reference.layer, shape: reference.shape, gflops: gflops, modelFraction: modelGFLOPS / gflops)
+        }
         return BenchmarkResult(
             model: plan.network.name, batchSize: plan.batchSize, threads: plan.execution.threads,
             isa: plan.execution.isa.rawValue, cpu: MachineSignature.cpuModel,
             itemsPerSecond: Double(iterations * plan.batchSize) / max(total, .leastNormalMagnitude),
-            latencyMs: LatencyStatistics(milliseconds: samples.map { $0 * 1e3 }), iterations: iterations, seconds: total,
+            latencyMs: latency, iterations: iterations, seconds: total,
             peakMemoryBytes: plan.peakMemoryBytes, weightBytes: plan.weightBytes, peakGFLOPS: peak,
-            nonzeroFLOPs: plan.layers.reduce(0) { $0 + $1.nonzeroFLOPs }, denseFLOPs: plan.layers.reduce(0) { $0 + $1.denseFLOPs },
+            nonzeroFLOPs: nonzeroFLOPs, denseFLOPs: plan.layers.reduce(0) { $0 + $1.denseFLOPs },
             compileSeconds: plan.compileSeconds, timedLayers: plan.timedLayers, cachedLayers: plan.cachedLayers,
-            layers: layers)
+            modelGFLOPS: modelGFLOPS, referenceKernel: referenceResult, layers: layers)
+    }
+}
+
+/// Our dense kernel alone on the shape of a plan's largest weight layer (most weights;
+/// the most FLOPs among equals): `M x K x N` with N the layer's columns for the whole
+/// batch, the plan's threads, constant data.
+final class ReferenceKernelCall {
+    let layer: String
+    let shape: String
+    let flops: Double
+    private let weights: PreparedWeights
+    private let n: Int
+    private let x: UnsafeMutablePointer<Float>
+    private let y: UnsafeMutablePointer<Float>
+    private let isa: ISA
+    private let threads: Int
+
+    init(_ plan: Plan) throws {
+        let steps = plan.steps.compactMap { $0 as? GemmStep }
+        guard let largest = steps.max(by: { a, b in
+            let (wa, wb) = (a.rowsPerGroup * a.reduction, b.rowsPerGroup * b.reduction)
+            return wa != wb ? wa < wb : a.work.denseFLOPs < b.work.denseFLOPs
+        }) else {
+            throw RuntimeError.invalidArgument("\(plan.network.name) has no weight layer to compare with")
+        }
+        let (m, k) = (largest.rowsPerGroup, largest.reduction)
+        n = largest.columns
+        layer = largest.node
+        shape = "\(m)x\(k)x\(n)"
+        flops = 2 * Double(m) * Double(k) * Double(n)
+        let values = [Float](repeating: 0.01, count: m * k)
+        weights = try values.withUnsafeBufferPointer { buffer in
+            try PreparedWeights(buffer, rows: m, columns: k, format: .dense,
+                                structure: WeightStructure(rows: m, columns: k, nonzeros: m * k, nOfM: nil, block: nil))
+        }
+        x = .allocate(capacity: k * n)
+        x.initialize(repeating: 0.5, count: k * n)
+        y = .allocate(capacity: m * n)
+        y.initialize(repeating: 0, count: m * n)
+        isa = plan.execution.isa
+        threads = plan.execution.threads
+    }
+
+    deinit {
+        x.deallocate()
+        y.deallocate()
+    }
+
+    /// Seconds of one call.
+    func time() -> Double {
+        let start = Clock.now()
+        weights.multiply(n: n, x: x, ldx: n, y: y, ldy: n, bias: nil, residual: nil, ldResidual: n, activation: .none,
+                         isa: isa, threads: threads)
+        return Clock.now() - start
     }
 }

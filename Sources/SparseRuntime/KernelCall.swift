@@ -99,6 +99,18 @@ final class PreparedWeights: @unchecked Sendable {
         self.storageBytes = bytes
     }
 
+    /// The C entry point of this format with the drivers' signature, and the prepared
+    /// matrix it takes (for C drivers that call the kernel themselves, per thread).
+    var cMultiply: sk_op_multiply_fn {
+        switch format {
+        case .dense: sk_op_multiply_dense
+        case .csr: sk_op_multiply_csr
+        case .nm: sk_op_multiply_nm
+        case .bsr: sk_op_multiply_bsr
+        }
+    }
+    var cHandle: UnsafeRawPointer { UnsafeRawPointer(handle) }
+
     deinit {
         switch format {
         case .dense: sk_dense_destroy(handle)

@@ -73,15 +73,17 @@ final class KernelSelector {
         }
     }
 
-    func key(_ s: WeightStructure, columns: Int, candidates: [WeightFormat]) -> String {
+    func key(_ s: WeightStructure, columns: Int, threads: Int, candidates: [WeightFormat]) -> String {
         let density = Double(s.nonzeros) / Double(s.rows * s.columns)
         let formats = candidates.map(\.description).joined(separator: ",")
-        return "\(machine.cpu)|\(machine.isa)|\(machine.threads)t|\(s.rows)x\(s.columns)x\(columns)|"
+        // The call's threads, and the machine's (a one-thread call runs beside the others).
+        return "\(machine.cpu)|\(machine.isa)|\(machine.threads)t|call\(threads)t|\(s.rows)x\(s.columns)x\(columns)|"
             + String(format: "d%.4f", density) + "|\(formats)"
     }
 
     /// Prepares the layer's weights in the chosen format.
-    func select(_ weights: UnsafeBufferPointer<Float>, structure s: WeightStructure, columns: Int) throws -> (KernelChoice, PreparedWeights) {
+    func select(_ weights: UnsafeBufferPointer<Float>, structure s: WeightStructure, columns: Int,
+                threads: Int) throws -> (KernelChoice, PreparedWeights) {
         func prepare(_ format: WeightFormat) throws -> PreparedWeights {
             try PreparedWeights(weights, rows: s.rows, columns: s.columns, format: format, structure: s)
         }
@@ -93,7 +95,7 @@ final class KernelSelector {
         if candidates.count == 1 {
             return (KernelChoice(format: .dense, source: .only, seconds: [:]), try prepare(.dense))
         }
-        let key = key(s, columns: columns, candidates: candidates)
+        let key = key(s, columns: columns, threads: threads, candidates: candidates)
         if !retune, let known = memo[key] ?? trusted(cache?.lookup(key), candidates: candidates) {
             cachedLayers += 1
             memo[key] = known
@@ -103,7 +105,7 @@ final class KernelSelector {
         var best: (format: WeightFormat, weights: PreparedWeights, seconds: Double)?
         for format in candidates {
             let prepared = try prepare(format)
-            let time = Self.time(prepared, columns: columns, machine: machine, budget: secondsPerCandidate)
+            let time = Self.time(prepared, columns: columns, isa: machine.isa, threads: threads, budget: secondsPerCandidate)
             seconds[format] = time
             if best == nil || time < best!.seconds { best = (format, prepared, time) }
         }
@@ -128,7 +130,7 @@ final class KernelSelector {
 
     /// Seconds of one call on `columns` columns: the fastest of at least 3 calls after a
     /// warm-up (the minimum is the least disturbed by a busy machine), on constant data.
-    static func time(_ weights: PreparedWeights, columns: Int, machine: MachineSignature, budget: Double) -> Double {
+    static func time(_ weights: PreparedWeights, columns: Int, isa: ISA, threads: Int, budget: Double) -> Double {
         let rowBytes = (weights.rows + weights.columns) * MemoryLayout<Float>.size
         let timed = min(columns, max(Lowering.chunkTile, timedBytes / rowBytes))
         let x = UnsafeMutablePointer<Float>.allocate(capacity: weights.columns * timed)
@@ -141,7 +143,7 @@ final class KernelSelector {
         y.initialize(repeating: 0, count: weights.rows * timed)
         func call() {
             weights.multiply(n: timed, x: x, ldx: timed, y: y, ldy: timed, bias: nil, residual: nil, ldResidual: timed,
-                             activation: .none, isa: machine.isa, threads: machine.threads)
+                             activation: .none, isa: isa, threads: threads)
         }
         call()
         var fastest = Double.infinity, total = 0.0, calls = 0

@@ -82,10 +82,10 @@ enum Operators {
     }
 
     static func im2col(_ g: ConvGeometry, batch: Int, x: Input, ldx: Int, columns: Range<Int>, out: Output, ldo: Int,
-                       threads: Int) {
+                       isa: ISA, threads: Int) {
         var geometry = g.cValue
         sk_op_im2col(&geometry, Int64(batch), x, Int64(ldx), Int64(columns.lowerBound), Int64(columns.upperBound),
-                     out, Int64(ldo), Int32(threads))
+                     out, Int64(ldo), isa.runtimeCValue, Int32(threads))
     }
 
     static func depthwise(_ g: ConvGeometry, batch: Int, x: Input, weights: Input, bias: Input?, act: Activation,

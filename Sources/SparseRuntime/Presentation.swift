@@ -59,6 +59,10 @@ extension BenchmarkResult {
         lines.append(String(format: "Work per batch: %.3f GFLOP on nonzero weights (%.3f GFLOP dense); measured FMA peak %.1f GFLOP/s",
                             nonzeroFLOPs / 1e9, denseFLOPs / 1e9, peakGFLOPS))
         lines.append("Plan: built in \(String(format: "%.2f", compileSeconds)) s, \(timedLayers) layer shapes timed, \(cachedLayers) from the plan cache")
+        if let reference = referenceKernel {
+            lines.append(String(format: "Whole model: %.1f GFLOP/s = %.1f%% of our dense kernel alone on its largest layer (%@, %@: %.1f GFLOP/s, same run)",
+                                modelGFLOPS, reference.modelFraction * 100, reference.layer, reference.shape, reference.gflops))
+        }
         lines.append("")
         lines.append(pad("layer", 32) + pad("kind", 18) + pad("kernel", 24) + pad("ms", 10, right: true) + pad("%", 7, right: true)
                      + pad("GFLOP/s", 9, right: true) + pad("%peak", 7, right: true) + "  runner-up (ms)")

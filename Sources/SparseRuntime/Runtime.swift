@@ -2,6 +2,16 @@ import Foundation
 import SparseIFT
 import SparseKernels
 
+/// How a convolution's im2col blocks are shared between threads (`GemmStep`).
+public enum ConvolutionSchedule: String, Sendable, CaseIterable {
+    /// Per-thread columns when every thread gets enough of them, else shared chunks.
+    case automatic
+    /// Each thread copies and multiplies its own columns (one-thread kernel calls).
+    case perThreadColumns
+    /// One multi-threaded kernel call per im2col chunk.
+    case sharedChunks
+}
+
 /// How to compile a network.
 public struct RuntimeOptions: Sendable {
     /// Samples per run; every buffer and kernel shape is sized for it.
@@ -17,13 +27,19 @@ public struct RuntimeOptions: Sendable {
     public var forcedFamily: KernelFamily?
     /// Pin the OpenMP threads to cores with hwloc.
     public var bindThreads: Bool
-    /// im2col chunk size in bytes (see `Lowering.chunkBytes`).
+    /// Bytes of one thread's im2col block (see `Lowering.chunkBytes`).
     public var convolutionChunkBytes: Int
     /// Seconds of timing per kernel candidate (at least 3 calls are always timed).
     public var timingSecondsPerCandidate: Double
+    public var convolutionSchedule: ConvolutionSchedule = .automatic
 
     public static let maxBatchSize = 1 << 20
-    public static let defaultChunkBytes = 4 << 20
+    /// Half the L2 of a core as hwloc reports it (512 KiB when it reports none): the block
+    /// a thread copies and then multiplies stays in its L2 with room for the weights.
+    public static var defaultChunkBytes: Int {
+        let l2 = Machine.topology.l2Bytes
+        return l2 > 0 ? l2 / 2 : 512 << 10
+    }
 
     public init(batchSize: Int, execution: ExecutionOptions, memoryLimitBytes: Int? = nil, planCache: PlanCache? = nil,
                 retune: Bool = false, forcedFamily: KernelFamily? = nil, bindThreads: Bool = true,
@@ -69,7 +85,7 @@ public enum Runtime {
 
         let threads = options.execution.threads
         var lowering = Lowering(graph: graph, batch: options.batchSize, threads: threads,
-                                chunkBytes: max(1, options.convolutionChunkBytes))
+                                chunkBytes: max(1, options.convolutionChunkBytes), schedule: options.convolutionSchedule)
         try lowering.lower(order: order)
         let memory = MemoryPlanner.plan(buffers: lowering.buffers, steps: lowering.steps)
         try checkMemory(arena: memory.totalBytes, weights: 0, limit: options.memoryLimitBytes, network: network, batch: options.batchSize)
@@ -85,7 +101,8 @@ public enum Runtime {
                 try layer.weights.withUnsafeBufferPointer { all in
                     let slice = UnsafeBufferPointer(rebasing: all[(g * perGroup)..<((g + 1) * perGroup)])
                     let structure = try WeightStructure.detect(slice, rows: step.rowsPerGroup, columns: step.reduction)
-                    let (choice, prepared) = try selector.select(slice, structure: structure, columns: step.callColumns)
+                    let (choice, prepared) = try selector.select(slice, structure: structure, columns: step.callColumns,
+                                                                 threads: step.callThreads(threads))
                     step.kernels.append(prepared)
                     step.choices.append(choice)
                     nonzeros += structure.nonzeros

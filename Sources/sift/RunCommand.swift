@@ -48,6 +48,9 @@ struct RunBenchmarkCommand: ParsableCommand {
     @Flag(help: "Print the compiled plan and stop.")
     var explain = false
 
+    @Flag(name: .customLong("reference-kernel"), help: "Also time our dense kernel alone on the largest layer's shape, between iterations (framework overhead).")
+    var referenceKernel = false
+
     @Option(help: "Run one batch of this .npy ([batch] + the model's input shape) instead of benchmarking.")
     var input: String?
 
@@ -81,7 +84,7 @@ struct RunBenchmarkCommand: ParsableCommand {
                 return
             }
             let result = try Benchmark.run(plan, input: plan.syntheticInput(),
-                                           options: BenchmarkOptions(seconds: time, warmupSeconds: warmup))
+                                           options: BenchmarkOptions(seconds: time, warmupSeconds: warmup, referenceKernel: referenceKernel))
             print(json ? try result.json() : result.table(limit: max(1, profileRows)))
         }
     }

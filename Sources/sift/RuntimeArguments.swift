@@ -33,6 +33,9 @@ struct RuntimeArguments: ParsableArguments {
     @Option(name: .customLong("chunk-bytes"), help: ArgumentHelp("im2col chunk size in bytes.", visibility: .hidden))
     var chunkBytes: Int = RuntimeOptions.defaultChunkBytes
 
+    @Option(name: .customLong("convolution-schedule"), help: ArgumentHelp("automatic | perThreadColumns | sharedChunks.", visibility: .hidden))
+    var convolutionSchedule: String = "automatic"
+
     @Flag(name: .customLong("no-bind"), help: "Do not pin threads to cores.")
     var noBind = false
 
@@ -41,10 +44,15 @@ struct RuntimeArguments: ParsableArguments {
         let execution = try ExecutionOptions.fromEnvironment(isa: isaChoice, threads: threads)
         let cache = noPlanCache ? PlanCache(path: nil) : PlanCache(path: planCache ?? PlanCache.defaultPath)
         guard chunkBytes > 0 else { throw RuntimeError.invalidArgument("--chunk-bytes must be positive, got \(chunkBytes)") }
-        return RuntimeOptions(batchSize: batch ?? batchSize, execution: execution,
-                              memoryLimitBytes: try memoryLimit.map(Self.parseBytes), planCache: cache, retune: retune,
-                              forcedFamily: try kernel.map { try KernelFamily(parsingFamily: $0) }, bindThreads: !noBind,
-                              convolutionChunkBytes: chunkBytes)
+        guard let schedule = ConvolutionSchedule(rawValue: convolutionSchedule) else {
+            throw RuntimeError.invalidArgument("--convolution-schedule '\(convolutionSchedule)' is not one of \(ConvolutionSchedule.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var options = RuntimeOptions(batchSize: batch ?? batchSize, execution: execution,
+                                     memoryLimitBytes: try memoryLimit.map(Self.parseBytes), planCache: cache, retune: retune,
+                                     forcedFamily: try kernel.map { try KernelFamily(parsingFamily: $0) }, bindThreads: !noBind,
+                                     convolutionChunkBytes: chunkBytes)
+        options.convolutionSchedule = schedule
+        return options
     }
 
     /// "1048576", "512MiB", "512MB", "2GiB", "1.5G": binary units for KiB/MiB/GiB and

@@ -88,10 +88,12 @@ import SparseKernels
             let input = try Small.input(for: network, batch: 2)
             let expected = try ReferenceExecution.run(network, parameters: parameters, input: input)
             for isa in Machine.supportedISAs {
-                let plan = try Runtime.compile(network, parameters: parameters,
-                                               options: try Harness.options(batch: 2, threads: 2, isa: isa, chunkBytes: 1))
-                let ratio = Tolerance(network).worstRatio(try plan.run(input).values, expected.values)
-                #expect(ratio <= 1, "\(network.name) on \(isa): error \(ratio)x the tolerance")
+                for schedule in [ConvolutionSchedule.perThreadColumns, .sharedChunks] {
+                    let plan = try Runtime.compile(network, parameters: parameters,
+                                                   options: try Harness.options(batch: 2, threads: 2, isa: isa, chunkBytes: 1, schedule: schedule))
+                    let ratio = Tolerance(network).worstRatio(try plan.run(input).values, expected.values)
+                    #expect(ratio <= 1, "\(network.name) on \(isa), \(schedule): error \(ratio)x the tolerance")
+                }
             }
         }
     }

@@ -147,18 +147,26 @@ import SparseKernels
                             stride: stride, padding: padding, outHeight: out, outWidth: (size + 1 + 2 * padding - kernel) / stride + 1)
     }
 
-    @Test(arguments: [(3, 1, 1), (3, 2, 1), (1, 2, 0), (5, 1, 2), (7, 2, 3), (3, 3, 0)])
+    @Test(arguments: [(3, 1, 1), (3, 2, 1), (1, 2, 0), (5, 1, 2), (7, 2, 3), (3, 3, 0), (1, 1, 0), (3, 2, 0)])
     func im2colCopiesTheRightPixels(kernel: Int, stride: Int, padding: Int) throws {
         let batch = 3
-        let g = Self.geometry(channels: 4, size: 9, kernel: kernel, stride: stride, padding: padding)
+        // Width 10 and 40: runs shorter and longer than a vector (16, 8 lanes).
+        for size in [9, 39] {
+        let g = Self.geometry(channels: 4, size: size, kernel: kernel, stride: stride, padding: padding)
         let ldx = batch * g.height * g.width
         let x = Self.values(g.channels * ldx, seed: 5)
         let total = batch * g.outHeight * g.outWidth
         for range in [0..<total, 5..<(total - 3), 0..<1, (total - 1)..<total] {
             let width = range.count
-            var out = [Float](repeating: .nan, count: g.channels * kernel * kernel * width)
-            Operators.im2col(g, batch: batch, x: x, ldx: ldx, columns: range, out: &out, ldo: width, threads: 2)
-            #expect(out == Self.im2col(g, batch: batch, x, ldx: ldx, columns: range), "columns \(range)")
+            let expected = Self.im2col(g, batch: batch, x, ldx: ldx, columns: range)
+            for isa in Self.isas {
+                for threads in [1, 2] {
+                    var out = [Float](repeating: .nan, count: g.channels * kernel * kernel * width)
+                    Operators.im2col(g, batch: batch, x: x, ldx: ldx, columns: range, out: &out, ldo: width, isa: isa, threads: threads)
+                    #expect(out == expected, "\(isa), \(threads) threads, columns \(range)")
+                }
+            }
+        }
         }
     }
 

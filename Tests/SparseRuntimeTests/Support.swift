@@ -44,11 +44,15 @@ enum Small {
 
 /// Builds and runs plans the way the tests need: no plan cache on disk, no thread pinning.
 enum Harness {
+    /// Two threads split convolution columns per thread, one thread uses shared chunks,
+    /// unless a schedule is given: every test running both thread counts covers both.
     static func options(batch: Int, threads: Int = 1, isa: ISA? = nil, forced: KernelFamily? = nil,
-                        chunkBytes: Int = RuntimeOptions.defaultChunkBytes) throws -> RuntimeOptions {
-        RuntimeOptions(batchSize: batch, execution: try ExecutionOptions(isa: isa ?? Machine.bestISA, threads: threads),
-                       planCache: PlanCache(path: nil), forcedFamily: forced, bindThreads: false,
-                       convolutionChunkBytes: chunkBytes, timingSecondsPerCandidate: 0)
+                        chunkBytes: Int = RuntimeOptions.defaultChunkBytes, schedule: ConvolutionSchedule? = nil) throws -> RuntimeOptions {
+        var options = RuntimeOptions(batchSize: batch, execution: try ExecutionOptions(isa: isa ?? Machine.bestISA, threads: threads),
+                                     planCache: PlanCache(path: nil), forcedFamily: forced, bindThreads: false,
+                                     convolutionChunkBytes: chunkBytes, timingSecondsPerCandidate: 0)
+        options.convolutionSchedule = schedule ?? (threads > 1 ? .perThreadColumns : .sharedChunks)
+        return options
     }
 
     static func parameters(_ network: Network, seed: UInt64 = 3) throws -> ParameterStore {

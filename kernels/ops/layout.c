@@ -47,20 +47,27 @@ static void im2col_row(const sk_op_conv_geometry *g, const float *plane_row0, in
     }
 }
 
+void sk_op_im2col_rows(const sk_op_conv_geometry *g, const float *x, int64_t ldx, int64_t r0, int64_t r1,
+                       int64_t col_begin, int64_t col_end, float *out, int64_t ldo) {
+    const int64_t taps = g->kernel_h * g->kernel_w, plane = g->height * g->width;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t c = r / taps, t = r % taps;
+        im2col_row(g, x + c * ldx, plane, t / g->kernel_w, t % g->kernel_w, col_begin, col_end, out + r * ldo);
+    }
+}
+
 void sk_op_im2col(const sk_op_conv_geometry *g, int64_t batch, const float *x, int64_t ldx,
-                  int64_t col_begin, int64_t col_end, float *out, int64_t ldo, int threads) {
-    const int64_t taps = g->kernel_h * g->kernel_w, rows = g->channels * taps;
-    const int64_t plane = g->height * g->width;
+                  int64_t col_begin, int64_t col_end, float *out, int64_t ldo, sk_isa isa, int threads) {
+    const int64_t rows = g->channels * g->kernel_h * g->kernel_w;
+    const sk_op_im2col_block_fn block = sk_op_im2col_block_for(isa);
     (void)batch;
-#pragma omp parallel num_threads(team(rows * (col_end - col_begin), rows, threads))
+    /* Threads take column ranges (whole runs where possible), each writing every row. */
+    const int64_t width = col_end - col_begin;
+#pragma omp parallel num_threads(team(rows * width, (width + 15) / 16, threads))
     {
-        int64_t r0, r1;
-        sk_partition(rows, 1, omp_get_num_threads(), omp_get_thread_num(), &r0, &r1);
-        for (int64_t r = r0; r < r1; r++) {
-            int64_t c = r / taps, t = r % taps;
-            im2col_row(g, x + c * ldx, plane, t / g->kernel_w, t % g->kernel_w, col_begin, col_end,
-                       out + r * ldo);
-        }
+        int64_t c0, c1;
+        sk_partition(width, 16, omp_get_num_threads(), omp_get_thread_num(), &c0, &c1);
+        if (c0 < c1) block(g, x, ldx, col_begin + c0, col_begin + c1, out + c0, ldo);
     }
 }
 

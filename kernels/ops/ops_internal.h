@@ -28,6 +28,43 @@ static inline float sk_op_act_scalar(sk_op_act act, float v) {
 static inline int64_t sk_op_min(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t sk_op_max(int64_t a, int64_t b) { return a > b ? a : b; }
 
+/* im2col rows [r0, r1) of one group over columns [col_begin, col_end), serially
+ * (portable, row by row: the scalar reference). */
+void sk_op_im2col_rows(const sk_op_conv_geometry *g, const float *x, int64_t ldx, int64_t r0, int64_t r1,
+                       int64_t col_begin, int64_t col_end, float *out, int64_t ldo);
+/* All rows of one group over columns [col_begin, col_end), serially, run by run: each
+ * output row's run of columns is written for every channel and tap with masked vector
+ * copies (the row-by-row scalar form spends most of its time starting short memcpys). */
+typedef void (*sk_op_im2col_block_fn)(const sk_op_conv_geometry *g, const float *x, int64_t ldx,
+                                      int64_t col_begin, int64_t col_end, float *out, int64_t ldo);
+void sk_op_im2col_block__scalar(const sk_op_conv_geometry *g, const float *x, int64_t ldx,
+                                int64_t col_begin, int64_t col_end, float *out, int64_t ldo);
+void sk_op_im2col_block__avx2(const sk_op_conv_geometry *g, const float *x, int64_t ldx,
+                              int64_t col_begin, int64_t col_end, float *out, int64_t ldo);
+void sk_op_im2col_block__avx512(const sk_op_conv_geometry *g, const float *x, int64_t ldx,
+                                int64_t col_begin, int64_t col_end, float *out, int64_t ldo);
+static inline sk_op_im2col_block_fn sk_op_im2col_block_for(sk_isa isa) {
+    return isa == SK_ISA_AVX512 ? sk_op_im2col_block__avx512
+         : isa == SK_ISA_AVX2   ? sk_op_im2col_block__avx2
+                                : sk_op_im2col_block__scalar;
+}
+
+/* The output runs of an im2col block: columns of one output row (sample b, row oy),
+ * from ox0, `len` long, at column n. */
+#define SK_OP_FOR_EACH_RUN(g, col_begin, col_end, b, oy, ox0, len, n, body)                 \
+    do {                                                                                    \
+        const int64_t out_plane_ = (g)->out_h * (g)->out_w;                                 \
+        int64_t n = (col_begin), b = n / out_plane_, oy = (n % out_plane_) / (g)->out_w;     \
+        int64_t ox0 = n % (g)->out_w;                                                        \
+        while (n < (col_end)) {                                                              \
+            const int64_t len = sk_op_min((col_end) - n, (g)->out_w - ox0);                   \
+            body;                                                                            \
+            n += len;                                                                        \
+            ox0 = 0;                                                                         \
+            if (++oy == (g)->out_h) { oy = 0; b++; }                                          \
+        }                                                                                    \
+    } while (0)
+
 /* ---- Element-wise spans: n contiguous floats -------------------------------------- */
 #define SK_OP_DECLARE_ELEMENTWISE(isa)                                                     \
     void sk_op_act_span__##isa(sk_op_act act, int64_t n, const float *x, float *y);        \

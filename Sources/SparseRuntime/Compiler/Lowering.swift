@@ -12,6 +12,7 @@ struct Lowering {
     /// L2 per core, 32 MiB L3): 1–8 MiB chunks are within noise of each other and beat
     /// the whole-batch im2col (151 MB for conv2_x) by keeping the copy in cache.
     let chunkBytes: Int
+    let schedule: ConvolutionSchedule
 
     private(set) var buffers: [BufferSpec] = []
     private(set) var steps: [Step] = []
@@ -25,12 +26,17 @@ struct Lowering {
     /// Column tile the im2col chunks are made of: a multiple of every kernel's panel
     /// width (48 and 64 columns).
     static let chunkTile = 192
+    /// Per-thread chunks: a thread's columns are cut in multiples of 64, and a layer goes
+    /// per thread only when each thread gets at least this many columns.
+    static let perThreadTile = 64
+    static let perThreadMinimumColumns = 256
 
-    init(graph: Graph, batch: Int, threads: Int, chunkBytes: Int) {
+    init(graph: Graph, batch: Int, threads: Int, chunkBytes: Int, schedule: ConvolutionSchedule = .automatic) {
         self.graph = graph
         self.batch = batch
         self.threads = threads
         self.chunkBytes = chunkBytes
+        self.schedule = schedule
     }
 
     /// Rows and per-sample columns of a value in the channel-major layout.
@@ -229,6 +235,7 @@ struct Lowering {
         var geometry: ConvGeometry?
         var chunk = columns
         var patches: BufferID?
+        var perThread = false
         if case .conv(let lowered) = layer.form {
             // One group's im2col: its C_in / groups input channels.
             let g = ConvGeometry(channels: lowered.inChannels / lowered.groups, height: lowered.inHeight, width: lowered.inWidth,
@@ -239,10 +246,16 @@ struct Lowering {
             }
             if !g.isPointwise {
                 geometry = g
-                let tile = Self.chunkTile
-                let fitting = chunkBytes / max(1, layer.reduction * MemoryLayout<Float>.size) / tile * tile
-                chunk = min(columns, max(tile, fitting))
-                patches = addBuffer(floats: layer.reduction * chunk, label: "\(node.name) im2col")
+                switch schedule {
+                case .automatic: perThread = columns >= threads * Self.perThreadMinimumColumns
+                case .perThreadColumns: perThread = true
+                case .sharedChunks: perThread = false
+                }
+                let tile = perThread ? Self.perThreadTile : Self.chunkTile
+                let blockBytes = perThread ? chunkBytes : chunkBytes * threads
+                let fitting = blockBytes / max(1, layer.reduction * MemoryLayout<Float>.size) / tile * tile
+                chunk = min(perThread ? (columns + threads - 1) / threads : columns, max(tile, fitting))
+                patches = addBuffer(floats: layer.reduction * chunk * (perThread ? threads : 1), label: "\(node.name) im2col")
             }
         }
         let output = try newBuffer(for: node.id)
@@ -251,7 +264,8 @@ struct Lowering {
                             residual: layer.hasResidual ? buffer(inputs[1]) : nil,
                             rowsPerGroup: layer.outputs / layer.groups, reduction: layer.reduction, groups: layer.groups,
                             columns: columns, inputColumns: inPositions * batch, activation: layer.activation,
-                            convolution: geometry, batch: batch, chunkColumns: chunk, im2colBuffer: patches, bias: layer.bias,
+                            convolution: geometry, batch: batch, chunkColumns: chunk, im2colBuffer: patches, perThread: perThread,
+                            bias: layer.bias,
                             work: StepWork(denseFLOPs: 2 * Double(layer.outputs) * Double(layer.reduction) * Double(columns)))
         steps.append(step)
         pending.append((step, layer))

@@ -1,3 +1,4 @@
+internal import CSparseKernels
 import SparseKernels
 
 /// A weight layer as matrix products `Y (M×N) = W (M×K) · X (K×N)`, one per group.
@@ -11,6 +12,11 @@ import SparseKernels
 ///   is copied and multiplied while it is still there, and Y is written in place (the
 ///   kernels take Y's leading dimension). The copy then costs a pass over cached data
 ///   instead of a round trip of a K×N matrix (151 MB for conv2_x at batch 64) to DRAM.
+/// - With enough columns, each thread takes its own columns and chunks (`perThread`,
+///   `sk_op_conv_gemm_run`): it copies a chunk into its own L2 and multiplies it there
+///   with a one-thread kernel call, no barrier in between. With few columns (small
+///   batches, late layers) one multi-threaded kernel call per chunk splits the rows of W
+///   instead, so each thread reads only its part of the weights.
 final class GemmStep: Step {
     let node: String
     let fused: [String]
@@ -31,6 +37,8 @@ final class GemmStep: Step {
     let batch: Int
     let chunkColumns: Int
     let im2colBuffer: BufferID?
+    /// Columns split between threads, each with its own im2col chunks (see above).
+    let perThread: Bool
     /// Folded bias (BatchNorm shift included), owned by the step.
     private let bias: UnsafeMutablePointer<Float>?
     var work: StepWork
@@ -41,7 +49,8 @@ final class GemmStep: Step {
 
     init(node: String, fused: [String], kind: String, input: BufferID, output: BufferID, residual: BufferID?,
          rowsPerGroup: Int, reduction: Int, groups: Int, columns: Int, inputColumns: Int, activation: Activation,
-         convolution: ConvGeometry?, batch: Int, chunkColumns: Int, im2colBuffer: BufferID?, bias: [Float]?, work: StepWork) {
+         convolution: ConvGeometry?, batch: Int, chunkColumns: Int, im2colBuffer: BufferID?, perThread: Bool, bias: [Float]?,
+         work: StepWork) {
         self.node = node
         self.fused = fused
         self.kind = kind
@@ -58,6 +67,7 @@ final class GemmStep: Step {
         self.batch = batch
         self.chunkColumns = chunkColumns
         self.im2colBuffer = im2colBuffer
+        self.perThread = perThread
         self.work = work
         if let bias {
             let storage = UnsafeMutablePointer<Float>.allocate(capacity: bias.count)
@@ -81,8 +91,9 @@ final class GemmStep: Step {
         return lowering + format + separate
     }
 
-    /// The N of each kernel call (what the kernels are timed on).
+    /// The N and the threads of each kernel call (what the kernels are timed on).
     var callColumns: Int { im2colBuffer != nil ? min(chunkColumns, columns) : columns }
+    func callThreads(_ threads: Int) -> Int { perThread ? 1 : threads }
 
     func run(_ context: ExecutionContext) {
         let x = UnsafePointer(context.buffer(input))
@@ -105,12 +116,17 @@ final class GemmStep: Step {
             return
         }
         let patches = context.buffer(im2colBuffer)
+        if perThread {
+            runPerThread(context, convolution: convolution, x: x, y: y, residual: r, patches: patches, fused: fusedActivation)
+            return
+        }
         var start = 0
         while start < columns {
             let width = min(chunkColumns, columns - start)
             for g in 0..<groups {
                 Operators.im2col(convolution, batch: batch, x: x + g * convolution.channels * inputColumns, ldx: inputColumns,
-                                 columns: start..<(start + width), out: patches, ldo: width, threads: context.threads)
+                                 columns: start..<(start + width), out: patches, ldo: width, isa: context.isa,
+                                 threads: context.threads)
                 kernels[g].multiply(n: width, x: patches, ldx: width, y: y + g * rowsPerGroup * columns + start, ldy: columns,
                                     bias: bias.map { UnsafePointer($0 + g * rowsPerGroup) },
                                     residual: r.map { $0 + g * rowsPerGroup * columns + start }, ldResidual: columns,
@@ -121,6 +137,21 @@ final class GemmStep: Step {
                                      ldy: columns, isa: context.isa, threads: context.threads)
             }
             start += width
+        }
+    }
+
+    private func runPerThread(_ context: ExecutionContext, convolution: ConvGeometry, x: UnsafePointer<Float>,
+                              y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
+                              patches: UnsafeMutablePointer<Float>, fused: Activation) {
+        let handles = kernels.map { Optional($0.cHandle) }
+        handles.withUnsafeBufferPointer { weights in
+            var call = sk_op_conv_gemm(
+                geometry: convolution.cValue, batch: Int64(batch), x: x, ldx: Int64(inputColumns), groups: Int64(groups),
+                rows_per_group: Int64(rowsPerGroup), reduction: Int64(reduction), weights: weights.baseAddress,
+                multiply: kernels[0].cMultiply, bias: bias.map { UnsafePointer($0) }, residual: residual,
+                fused_relu: fused == .relu ? 1 : 0, act: fused == activation ? Activation.none.cValue : activation.cValue,
+                y: y, columns: Int64(columns), chunk: Int64(chunkColumns), scratch: patches)
+            sk_op_conv_gemm_run(&call, context.isa.runtimeCValue, Int32(context.threads))
         }
     }
 }
