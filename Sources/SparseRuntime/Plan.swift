@@ -37,8 +37,9 @@ public final class Plan: @unchecked Sendable {
     /// (or earlier identical) decision.
     public let timedLayers: Int
     public let cachedLayers: Int
-    /// Seconds spent building the plan (including kernel timing).
+    /// Seconds spent building the plan (including kernel timing), and by phase.
     public let compileSeconds: Double
+    public let compilePhases: [(name: String, seconds: Double)]
     /// Things the caller should show the user (an untrusted plan cache...).
     public let warnings: [String]
     public let layers: [PlanLayer]
@@ -52,7 +53,7 @@ public final class Plan: @unchecked Sendable {
 
     init(network: Network, batchSize: Int, execution: ExecutionOptions, steps: [Step], buffers: [BufferSpec],
          memory: MemoryPlan, arena: UnsafeMutableRawPointer, weightBytes: Int, timedLayers: Int, cachedLayers: Int,
-         compileSeconds: Double, warnings: [String], vocabulary: Int?) {
+         compileSeconds: Double, compilePhases: [(String, Double)], warnings: [String], vocabulary: Int?) {
         self.network = network
         self.batchSize = batchSize
         self.execution = execution
@@ -67,6 +68,7 @@ public final class Plan: @unchecked Sendable {
         self.timedLayers = timedLayers
         self.cachedLayers = cachedLayers
         self.compileSeconds = compileSeconds
+        self.compilePhases = compilePhases.map { (name: $0.0, seconds: $0.1) }
         self.warnings = warnings
         self.vocabulary = vocabulary
         self.layers = steps.enumerated().map { index, step in

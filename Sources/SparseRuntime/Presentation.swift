@@ -39,6 +39,7 @@ extension Plan {
         lines.append("")
         lines.append("activation memory (arena, peak): \(mebibytes(peakMemoryBytes)) in \(buffers.count) buffers; prepared weights: \(mebibytes(weightBytes))")
         lines.append("kernel choice: \(weightLayers) weight-layer calls, \(timedLayers) timed now, \(cachedLayers) from the plan cache; plan built in \(String(format: "%.2f", compileSeconds)) s")
+        lines.append("build phases: " + compilePhases.map { String(format: "%@ %.3f s", $0.name, $0.seconds) }.joined(separator: ", "))
         return lines.joined(separator: "\n")
     }
 }

@@ -64,6 +64,13 @@ public enum Runtime {
     /// (timed, or from the plan cache), then the arena.
     public static func compile(_ network: Network, parameters: ParameterStore, options: RuntimeOptions) throws -> Plan {
         let start = Clock.now()
+        var phases: [(String, Double)] = []
+        var phaseStart = start
+        func phase(_ name: String) {
+            let now = Clock.now()
+            phases.append((name, now - phaseStart))
+            phaseStart = now
+        }
         guard (1...RuntimeOptions.maxBatchSize).contains(options.batchSize) else {
             throw RuntimeError.invalidArgument("batch size must be in 1...\(RuntimeOptions.maxBatchSize), got \(options.batchSize)")
         }
@@ -75,13 +82,16 @@ public enum Runtime {
         } catch {
             throw RuntimeError.invalidInput("weights do not fit \(network.name): \(RuntimeError(error).message)")
         }
+        phase("validate weights")
         var graph = try Graph(network, parameters: parameters)
+        phase("attach weights")
         try graph.foldBatchNorms()
         graph.fuseAttention()
         graph.flattenSums()
         graph.fuseResidualAdds()
         graph.fuseActivations()
         let order = try graph.schedule()
+        phase("fold and fuse")
 
         let threads = options.execution.threads
         var lowering = Lowering(graph: graph, batch: options.batchSize, threads: threads,
@@ -89,6 +99,7 @@ public enum Runtime {
         try lowering.lower(order: order)
         let memory = MemoryPlanner.plan(buffers: lowering.buffers, steps: lowering.steps)
         try checkMemory(arena: memory.totalBytes, weights: 0, limit: options.memoryLimitBytes, network: network, batch: options.batchSize)
+        phase("lower and plan memory")
 
         let selector = KernelSelector(machine: .current(options.execution), forced: options.forcedFamily,
                                       cache: options.planCache, retune: options.retune,
@@ -111,6 +122,7 @@ public enum Runtime {
             }
             step.work.nonzeroFLOPs = 2 * Double(nonzeros) * Double(step.columns)
         }
+        phase("choose and prepare kernels")
         for step in lowering.steps {
             if let depthwise = step as? DepthwiseStep { weightBytes += depthwise.weights.count * MemoryLayout<Float>.size }
         }
@@ -127,6 +139,7 @@ public enum Runtime {
             throw RuntimeError.memoryLimit("cannot allocate the \(memory.totalBytes)-byte activation arena")
         }
         if options.bindThreads { Machine.bindThreads(threads) }
+        phase("save cache, allocate, bind")
         var vocabulary: Int?
         if graph.tokenInput, let embedding = network.nodes.first(where: { if case .embedding = $0.op { true } else { false } }),
            case .embedding(let size, _) = embedding.op {
@@ -135,7 +148,7 @@ public enum Runtime {
         return Plan(network: network, batchSize: options.batchSize, execution: options.execution, steps: lowering.steps,
                     buffers: lowering.buffers, memory: memory, arena: arena, weightBytes: weightBytes,
                     timedLayers: selector.timedLayers, cachedLayers: selector.cachedLayers,
-                    compileSeconds: Clock.now() - start, warnings: warnings, vocabulary: vocabulary)
+                    compileSeconds: Clock.now() - start, compilePhases: phases, warnings: warnings, vocabulary: vocabulary)
     }
 
     private static func checkMemory(arena: Int, weights: Int, limit: Int?, network: Network, batch: Int) throws {
