@@ -45,8 +45,9 @@ public enum PartialOutputs {
         for path in pending { try? FileManager.default.removeItem(atPath: path) }
     }
 
-    /// Makes SIGINT, SIGTERM and SIGHUP remove the partial outputs before the process dies
-    /// of the signal as it would have (same exit status). Call once, early in `main`.
+    /// Makes SIGINT, SIGTERM and SIGHUP remove the partial outputs, then end the process
+    /// with the shell's status for that signal (128 + the signal number: 130, 143, 129).
+    /// Call once, early in `main`.
     public static func removeOnTermination() {
         lock.lock()
         defer { lock.unlock() }
@@ -56,8 +57,8 @@ public enum PartialOutputs {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 removeAll()
-                signal(signalNumber, SIG_DFL)
-                kill(getpid(), signalNumber)
+                // Not a re-raise: on Linux the dispatch source owns the signal's handler.
+                _exit(128 + signalNumber)
             }
             source.resume()
             signalSources.append(source)

@@ -1,19 +1,31 @@
 internal import CSparseKernels
 
 /// What a kernel applies to its accumulators before storing them:
-/// `Y = relu?(W·X + bias[row] + residual[row, column])`. Fusing it into the kernel
+/// `Y = activation(W·X + bias[row] + residual[row, column])`. Fusing it into the kernel
 /// saves the runtime a second pass over Y.
 public struct Epilogue: Sendable, Equatable {
     /// One value per output row (per output channel), or nil.
     public var bias: [Float]?
     /// A matrix of Y's shape added element-wise (a residual connection), or nil.
     public var residual: Matrix?
-    public var relu: Bool
+    /// Applied last, after bias and residual.
+    public var activation: Activation
 
-    public init(bias: [Float]? = nil, residual: Matrix? = nil, relu: Bool = false) {
+    public init(bias: [Float]? = nil, residual: Matrix? = nil, activation: Activation = .none) {
         self.bias = bias
         self.residual = residual
-        self.relu = relu
+        self.activation = activation
+    }
+
+    /// The ReLU-or-nothing form the first kernels had.
+    public init(bias: [Float]? = nil, residual: Matrix? = nil, relu: Bool) {
+        self.init(bias: bias, residual: residual, activation: relu ? .relu : .none)
+    }
+
+    /// True when the activation is ReLU.
+    public var relu: Bool {
+        get { activation == .relu }
+        set { activation = newValue ? .relu : .none }
     }
 
     public static let none = Epilogue()
@@ -42,7 +54,7 @@ public struct Epilogue: Sendable, Equatable {
         return withOptionalPointer(bias) { biasPointer in
             withOptionalPointer(residual?.values) { residualPointer in
                 var c = sk_epilogue(bias: biasPointer, residual: residualPointer,
-                                    ld_residual: Int64(residual?.columns ?? 0), relu: relu ? 1 : 0)
+                                    ld_residual: Int64(residual?.columns ?? 0), activation: activation.cValue)
                 return withUnsafePointer(to: &c) { body($0) }
             }
         }

@@ -14,6 +14,8 @@ public final class DenseWeights: WeightMatrix, @unchecked Sendable {
     }
     deinit { sk_dense_destroy(handle) }
 
+    override var cHandle: UnsafeRawPointer { UnsafeRawPointer(handle) }
+
     public override var storedValues: Int { rows * columns }
     public override var storageBytes: Int { Int(sk_dense_bytes(handle)) }
     public override func toDense() -> Matrix { source }
@@ -29,15 +31,29 @@ public final class CSRWeights: WeightMatrix, @unchecked Sendable {
     public static let maxColumns = KernelCapabilities.csrMaxReduction
     private let handle: OpaquePointer
 
-    public init(_ w: Matrix) throws(KernelError) {
+    /// Largest K block of the SpMM layout (its per-block counts are 16-bit).
+    public static let maxKBlock = 65535
+
+    /// `kBlock` fixes the SpMM's K-block height (rows of X per block, part of the layout);
+    /// nil lets the library pick it from the density (96 to 512 rows).
+    public init(_ w: Matrix, kBlock: Int? = nil) throws(KernelError) {
         try Self.validateSource(w, format: "CSR")
         guard w.columns <= Self.maxColumns else {
             throw .shapeMismatch("CSR stores 16-bit column indices: K=\(w.columns) exceeds \(Self.maxColumns)")
         }
-        handle = try Self.create(w) { sk_csr_create(Int64(w.rows), Int64(w.columns), $0, Int64(w.columns)) }
+        if let kBlock, !(1...Self.maxKBlock).contains(kBlock) {
+            throw .invalidArgument("CSR K block \(kBlock) must be between 1 and \(Self.maxKBlock)")
+        }
+        handle = try Self.create(w) {
+            sk_csr_create_blocked(Int64(w.rows), Int64(w.columns), $0, Int64(w.columns), Int64(kBlock ?? 0))
+        }
         super.init(rows: w.rows, columns: w.columns, format: .csr)
     }
     deinit { sk_csr_destroy(handle) }
+
+    override var cHandle: UnsafeRawPointer { UnsafeRawPointer(handle) }
+    /// The SpMM's K-block height (rows of X per block) this matrix was laid out for.
+    public var kBlock: Int { Int(sk_csr_kblock(handle)) }
 
     public override var storedValues: Int { Int(sk_csr_nnz(handle)) }
     public override var storageBytes: Int { Int(sk_csr_bytes(handle)) }
@@ -57,14 +73,12 @@ public final class NMWeights: WeightMatrix, @unchecked Sendable {
     public let m: Int
     private let handle: OpaquePointer
 
-    /// Fails with `.patternViolation` naming the first row and group holding more than N
-    /// nonzeros, and with `.shapeMismatch` when K is not a multiple of M.
+    /// Any K: when M does not divide K the last group of each row is shorter (K % M
+    /// weights). Fails with `.patternViolation` naming the first row and group holding
+    /// more than N nonzeros.
     public init(_ w: Matrix, n: Int, m: Int) throws(KernelError) {
         try WeightFormat.nm(n: n, m: m).validateParameters()
         try Self.validateSource(w, format: "N:M")
-        guard w.columns % m == 0 else {
-            throw .shapeMismatch("\(n):\(m) needs K divisible by \(m), got K=\(w.columns)")
-        }
         try Self.checkGroups(w, n: n, m: m)
         handle = try Self.create(w) { sk_nm_create(Int64(w.rows), Int64(w.columns), Int32(n), Int32(m), $0, Int64(w.columns)) }
         self.n = n
@@ -73,20 +87,27 @@ public final class NMWeights: WeightMatrix, @unchecked Sendable {
     }
     deinit { sk_nm_destroy(handle) }
 
+    override var cHandle: UnsafeRawPointer { UnsafeRawPointer(handle) }
+
+    /// Groups per row: ceil(K / M), the last one shorter when M does not divide K.
+    public var groupsPerRow: Int { (columns + m - 1) / m }
+
     static func checkGroups(_ w: Matrix, n: Int, m: Int) throws(KernelError) {
         for row in 0..<w.rows {
-            for group in 0..<(w.columns / m) {
-                let start = row * w.columns + group * m
+            for groupStart in stride(from: 0, to: w.columns, by: m) {
+                let groupEnd = min(groupStart + m, w.columns)
+                let start = row * w.columns
                 var count = 0
-                for index in start..<(start + m) where w.values[index] != 0 { count += 1 }
+                for index in (start + groupStart)..<(start + groupEnd) where w.values[index] != 0 { count += 1 }
                 if count > n {
-                    throw .patternViolation("row \(row), group \(group) (columns \(group * m)..<\(group * m + m)) has \(count) nonzeros; \(n):\(m) allows at most \(n)")
+                    throw .patternViolation("row \(row), group \(groupStart / m) (columns \(groupStart)..<\(groupEnd)) has \(count) nonzeros; \(n):\(m) allows at most \(n)")
                 }
             }
         }
     }
 
-    public override var storedValues: Int { rows * (columns / m) * n }
+    /// N slots per group, padding included (a short last group still has N slots).
+    public override var storedValues: Int { rows * groupsPerRow * n }
     public override var storageBytes: Int { Int(sk_nm_bytes(handle)) }
     public override func toDense() -> Matrix {
         denseCopy { sk_nm_to_dense(handle, $0, Int64(columns)) }
@@ -103,15 +124,11 @@ public final class BSRWeights: WeightMatrix, @unchecked Sendable {
     public let blockColumns: Int
     private let handle: OpaquePointer
 
+    /// Any M and K: blocks on the bottom and right edges that stick out of W are stored
+    /// padded with zeros, and the kernels never read X or write Y beyond W's edges.
     public init(_ w: Matrix, blockRows: Int, blockColumns: Int) throws(KernelError) {
         try WeightFormat.bsr(rows: blockRows, columns: blockColumns).validateParameters()
         try Self.validateSource(w, format: "BSR")
-        guard w.rows % blockRows == 0 else {
-            throw .shapeMismatch("block \(blockRows)x\(blockColumns) needs M divisible by \(blockRows), got M=\(w.rows)")
-        }
-        guard w.columns % blockColumns == 0 else {
-            throw .shapeMismatch("block \(blockRows)x\(blockColumns) needs K divisible by \(blockColumns), got K=\(w.columns)")
-        }
         handle = try Self.create(w) {
             sk_bsr_create(Int64(w.rows), Int64(w.columns), Int32(blockRows), Int32(blockColumns), $0, Int64(w.columns))
         }
@@ -121,7 +138,10 @@ public final class BSRWeights: WeightMatrix, @unchecked Sendable {
     }
     deinit { sk_bsr_destroy(handle) }
 
+    override var cHandle: UnsafeRawPointer { UnsafeRawPointer(handle) }
+
     public var nonzeroBlocks: Int { Int(sk_bsr_nonzero_blocks(handle)) }
+    /// Every entry of every stored block, ragged edge blocks counted whole (as stored).
     public override var storedValues: Int { nonzeroBlocks * blockRows * blockColumns }
     public override var storageBytes: Int { Int(sk_bsr_bytes(handle)) }
     public override func toDense() -> Matrix {

@@ -89,17 +89,77 @@ public struct KernelBenchmark {
 
     public init(options: ExecutionOptions) { self.options = options }
 
-    /// Validates the configuration before any long work starts.
+    /// Longest a single multiply may be expected to take (see `validate()`).
+    public static let maxSecondsPerMultiply = 60.0
+    /// Longest the whole run may be expected to take.
+    public static let maxSecondsPerRun = 3600.0
+
+    /// The dense rate, per thread, the time estimate assumes: below what our dense kernel
+    /// reaches on any x86-64 core of the last decade for the ISA (about a fifth of a Zen 4
+    /// core's measured peak), so the estimate errs long. A fixed rate rather than the
+    /// peak probe, which a busy machine can push down tenfold.
+    static func assumedGFLOPSPerThread(_ isa: ISA) -> Double {
+        switch isa {
+        case .scalar: 2
+        case .avx2: 16
+        case .avx512: 24
+        }
+    }
+
+    /// Calls of one case: the warm-up, the verification, and at most `samples` (warm) or
+    /// `coldSamples` timed calls once a call outlasts a sample.
+    var callsPerCase: Int { 2 + (coldCaches ? coldSamples : samples) }
+
+    /// Validates the configuration before anything runs, so that no partial results are
+    /// lost to a refusal half-way:
+    /// - sparsities in [0, 1), patterns a kernel can run;
+    /// - format/shape combinations that cannot run (CSR's 16-bit column indices bound K);
+    /// - shapes that would not fit in half of this machine's memory;
+    /// - shapes that would not finish in reasonable time, estimated at a deliberately low
+    ///   dense rate: over `maxSecondsPerMultiply` for one multiply or `maxSecondsPerRun`
+    ///   for the whole run.
     public func validate() throws(KernelError) {
         for s in sparsities where !(s.isFinite && s >= 0 && s < 1) {
             throw .invalidArgument("sparsity \(s) must be in [0, 1)")
         }
         guard !shapes.isEmpty else { throw .invalidArgument("no shapes to benchmark") }
         for pattern in nmPatterns + blockPatterns { try WeightFormat(for: pattern).validateParameters() }
+        if formats.contains(.csr) {
+            for shape in shapes where shape.k > CSRWeights.maxColumns {
+                throw .invalidArgument("shape \(shape.name): CSR stores 16-bit column indices and K=\(shape.k) exceeds \(CSRWeights.maxColumns); drop csr from the formats or use a smaller K")
+            }
+        }
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        for shape in shapes where Self.memoryEstimate(shape) > memory / 2 {
+            throw .invalidArgument("shape \(shape.name) needs about \(Self.gibibytes(Self.memoryEstimate(shape))) of memory, more than half of this machine's \(Self.gibibytes(memory))")
+        }
+        let rate = Self.assumedGFLOPSPerThread(options.isa) * 1e9 * Double(options.threads)
+        var total = 0.0
+        for shape in shapes {
+            let perCall = 2 * Double(shape.m) * Double(shape.k) * Double(shape.n) / rate
+            guard perCall <= Self.maxSecondsPerMultiply else {
+                throw .invalidArgument(String(format: "shape %@ would take up to %.0f s per multiply on %@ with %d thread(s) (estimated at %.0f GFLOP/s per thread); the limit is %.0f s", shape.name, perCall, options.isa.rawValue, options.threads, Self.assumedGFLOPSPerThread(options.isa), Self.maxSecondsPerMultiply))
+            }
+            let perCase = max(Double(samples) * sampleSeconds, Double(callsPerCase) * perCall)
+            total += Double(1 + cases(for: shape).count) * perCase
+        }
+        guard total <= Self.maxSecondsPerRun else {
+            throw .invalidArgument(String(format: "these shapes would take up to %.0f minutes (estimated at %.0f GFLOP/s per thread); the limit is %.0f: use fewer or smaller shapes", total / 60, Self.assumedGFLOPSPerThread(options.isa), Self.maxSecondsPerRun / 60))
+        }
     }
 
-    /// The weight patterns measured on `shape`, each with its sparsity. Patterns that
-    /// cannot apply to the shape (K not a multiple of the group, say) are skipped.
+    /// Bytes one shape holds at once: W as a matrix, packed and masked (three M×K copies),
+    /// a prepared sparse copy (at most 2 M×K: CSR's values + indices + counts), X, Y twice
+    /// (the result and the verification product).
+    static func memoryEstimate(_ shape: Shape) -> Double {
+        let m = Double(shape.m), k = Double(shape.k), n = Double(shape.n)
+        return 4 * (5 * m * k + k * n + 2 * m * n)
+    }
+
+    static func gibibytes(_ bytes: Double) -> String { String(format: "%.1f GiB", bytes / Double(1 << 30)) }
+
+    /// The weight patterns measured on `shape`, each with its sparsity. N:M and blocks run
+    /// on any shape (a short last group, ragged edge blocks).
     func cases(for shape: Shape) -> [(format: Format, pattern: SparsityPattern, sparsity: Double)] {
         var list: [(Format, SparsityPattern, Double)] = []
         for format in formats {
@@ -110,12 +170,11 @@ public struct KernelBenchmark {
                 for s in sparsities { list.append((.csr, .unstructured, s)) }
             case .nm:
                 for pattern in nmPatterns {
-                    guard case .nOfM(_, let m) = pattern, shape.k % m == 0 else { continue }
-                    list.append((.nm, pattern, pattern.fixedSparsity!))
+                    guard let sparsity = pattern.fixedSparsity else { continue }
+                    list.append((.nm, pattern, sparsity))
                 }
             case .bsr:
                 for pattern in blockPatterns {
-                    guard case .block(let r, let c) = pattern, shape.m % r == 0, shape.k % c == 0 else { continue }
                     for s in sparsities { list.append((.bsr, pattern, s)) }
                 }
             }

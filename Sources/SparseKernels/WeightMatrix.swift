@@ -28,6 +28,9 @@ public class WeightMatrix: @unchecked Sendable {
     /// The matrix back in dense form (exact round trip of the stored values).
     public func toDense() -> Matrix { fatalError("subclass") }
 
+    /// The prepared C matrix (an sk_dense, sk_csr, sk_nm or sk_bsr), for the registry.
+    var cHandle: UnsafeRawPointer { fatalError("subclass") }
+
     /// The format's C kernel; arguments already validated.
     func runKernel(columns n: Int, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int,
                    epilogue: UnsafePointer<sk_epilogue>, isa: sk_isa, threads: Int32) {

@@ -11,7 +11,7 @@ struct KernelsBenchCommand: ParsableCommand {
     @Option(help: "Comma-separated MxKxN shapes (default: layers of the zoo models, from their GEMM lowering).")
     var shapes: String?
 
-    @Option(parsing: .unconditional, help: "Comma-separated sparsities for csr and bsr.")
+    @Option(parsing: .unconditional, help: "Comma-separated sparsities for csr and bsr, each in [0, 1).")
     var sparsity = "0.5,0.75,0.9,0.95"
 
     @Option(help: "Comma-separated formats: dense, csr, nm, bsr.")

@@ -5,8 +5,8 @@ import SparseKernels
 struct KernelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
-        abstract: "Run one kernel on your data, or benchmark every format against the dense kernel.",
-        subcommands: [KernelsMultiplyCommand.self, KernelsBenchCommand.self]
+        abstract: "Run one kernel on your data, benchmark every format against the dense kernel, or list the kernels.",
+        subcommands: [KernelsMultiplyCommand.self, KernelsBenchCommand.self, KernelsListCommand.self]
     )
 }
 
@@ -48,11 +48,17 @@ struct KernelsMultiplyCommand: ParsableCommand {
     @Option(help: "Optional bias (length M) .npy file.")
     var bias: String?
 
-    @Option(help: "Optional residual (M×N) .npy file added before ReLU.")
+    @Option(help: "Optional residual (M×N) .npy file added before the activation.")
     var residual: String?
 
-    @Flag(help: "Apply ReLU to the output.")
+    @Option(help: "Activation fused after bias and residual: none, relu, relu6 or gelu (tanh form).")
+    var activation: String?
+
+    @Flag(help: "Apply ReLU to the output (the same as --activation relu).")
     var relu = false
+
+    @Option(help: "Run this kernel of `sift kernels list` instead of the default choice.")
+    var kernel: String?
 
     @OptionGroup var execution: ExecutionArguments
 
@@ -74,6 +80,15 @@ struct KernelsMultiplyCommand: ParsableCommand {
         }
     }
 
+    func chosenActivation() throws(KernelError) -> Activation {
+        guard let activation else { return relu ? .relu : .none }
+        let parsed = try Activation(parsing: activation)
+        if relu && parsed != .relu {
+            throw .invalidArgument("--relu and --activation \(activation) disagree: give one of them")
+        }
+        return parsed
+    }
+
     func run() throws {
         try reportingErrors {
             // Everything is read and validated before the output file is touched, so a
@@ -83,7 +98,7 @@ struct KernelsMultiplyCommand: ParsableCommand {
             let w = try Matrix(NPY.read(contentsOf: weights))
             let inputTensor = try NPY.read(contentsOf: input)
             let x = try Matrix(inputTensor)
-            var epilogue = Epilogue(relu: relu)
+            var epilogue = Epilogue(activation: try chosenActivation())
             if let bias {
                 let tensor = try NPY.read(contentsOf: bias)
                 guard tensor.shape.count == 1 else {
@@ -93,7 +108,18 @@ struct KernelsMultiplyCommand: ParsableCommand {
             }
             if let residual { epilogue.residual = try Matrix(NPY.read(contentsOf: residual)) }
             let prepared = try prepareWeights(w, as: weightFormat)
-            let y = try prepared.multiply(x, epilogue: epilogue, options: options)
+            var chosenKernel: KernelInfo?
+            if let kernel {
+                guard let found = KernelRegistry.named(kernel) else {
+                    throw KernelError.invalidArgument("no kernel named '\(kernel)': see sift kernels list")
+                }
+                chosenKernel = found
+            }
+            let y = try prepared.multiply(x, epilogue: epilogue, kernel: chosenKernel, options: options)
+            // Finite inputs can still overflow to infinity: refuse rather than write it.
+            if let index = y.values.firstIndex(where: { !$0.isFinite }) {
+                throw KernelError.nonFiniteValue("the product overflows float32 at row \(index / y.columns), column \(index % y.columns) (\(y.values[index])); nothing written")
+            }
             // A vector in gives a vector out, as NumPy's W @ x would.
             let output = inputTensor.shape.count == 1 ? try Tensor(shape: [y.rows], values: y.values) : y.tensor
             try NPY.write(output, to: out)

@@ -42,3 +42,59 @@ import Testing
         #expect(throws: SparseIFTError.self) { try ParameterStore.load(from: directory, for: network) }
     }
 }
+
+/// Weights checked against the network a command names, and no silent infinities.
+@Suite struct ParameterCheckTests {
+    @Test func masksAreCheckedAgainstTheLayersSparsityAndPattern() throws {
+        let mlp = try MLP.build(widths: [16, 32, 4])
+        let half = try SparseIFT.transform(mlp, kind: .dense, sparsity: 0.5).network
+        let most = try SparseIFT.transform(mlp, kind: .dense, sparsity: 0.9).network
+        let blocks = try SparseIFT.transform(mlp, kind: .dense, sparsity: 0.5, options: TransformOptions(pattern: .block(rows: 4, columns: 4))).network
+        let store = try ParameterStore.initialize(half, options: .init(seed: 1))
+        try store.validateMasks(for: half)
+        // Same shapes, other sparsity or pattern: refused, naming the layer and the counts.
+        #expect(throws: SparseIFTError.self) { try store.validateMasks(for: most) }
+        do {
+            try store.validateMasks(for: most)
+        } catch let error as SparseIFTError {
+            #expect(error.description.contains("fc1.mask keeps 256 of 512") && error.description.contains("0.900000"))
+        }
+        #expect(throws: SparseIFTError.self) { try store.validateMasks(for: blocks) }
+    }
+
+    @Test func checkedLoadComparesTheManifest() throws {
+        let mlp = try MLP.build(widths: [16, 32, 4])
+        let options = ModelZoo.Options(mlpWidths: [16, 32, 4])
+        let half = try SparseIFT.transform(mlp, kind: .dense, sparsity: 0.5)
+        let store = try ParameterStore.initialize(half.network, options: .init(seed: 1))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sift-manifest-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let identity = WeightsManifest.Identity(model: "mlp", zooOptions: options, transformed: half)
+        try store.save(to: directory, network: half.network.name, identity: identity, seed: 1)
+        #expect(try ParameterStore.load(from: directory, for: half.network, identity: identity).tensors == store.tensors)
+        let manifest = try WeightsManifest.read(from: directory)
+        #expect(manifest.seed == 1 && manifest.identity == identity && manifest.tensors.count == store.tensors.count)
+        let other = try SparseIFT.transform(mlp, kind: .dense, sparsity: 0.75)
+        let otherIdentity = WeightsManifest.Identity(model: "mlp", zooOptions: options, transformed: other)
+        #expect(identity.differences(from: otherIdentity) == ["sparsity: 0.5 (weights) vs 0.75 (this command)"])
+        #expect(throws: SparseIFTError.self) { try ParameterStore.load(from: directory, for: other.network, identity: otherIdentity) }
+        // Options that do not apply to a transform cannot cause a mismatch.
+        let withUnusedOption = try SparseIFT.transform(mlp, kind: .dense, sparsity: 0.5, options: TransformOptions(dopedLowRank: .sparse))
+        #expect(WeightsManifest.Identity(model: "mlp", zooOptions: options, transformed: withUnusedOption) == identity)
+    }
+
+    /// Finite inputs whose products overflow float32 are an error naming the node.
+    @Test func referenceExecutionRefusesOverflow() throws {
+        let mlp = try MLP.build(widths: [4, 4, 2])
+        var store = try ParameterStore.initialize(mlp, options: .init(seed: 3))
+        store["fc1.weight"] = try Tensor(shape: [4, 4], values: [Float](repeating: 1e30, count: 16))
+        let input = try Tensor(shape: [1, 4], values: [1e30, 1e30, 1e30, 1e30])
+        do {
+            _ = try ReferenceExecution.run(mlp, parameters: store, input: input)
+            Issue.record("overflow was not reported")
+        } catch let error as SparseIFTError {
+            guard case .nonFiniteResult(let message) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(message.contains("fc1") && message.contains("overflowed"))
+        }
+    }
+}

@@ -23,8 +23,10 @@ import Testing
             let committed = try? String(contentsOfFile: path, encoding: .utf8)
             #expect(committed == content, "\(name) is missing or stale: run `make traces`")
         }
-        let committedNames = Set(try FileManager.default.contentsOfDirectory(atPath: Self.workloadsDirectory).filter { $0.hasSuffix(".csv") })
-        #expect(committedNames == Set(files.keys), "traces/workloads has files the generator does not produce")
+        let committedNames = Set(try FileManager.default.contentsOfDirectory(atPath: Self.workloadsDirectory))
+        #expect(committedNames == Set(files.keys).union(["manifest.json"]), "traces/workloads has files the generator does not produce")
+        let manifest = try? String(contentsOfFile: "\(Self.workloadsDirectory)/manifest.json", encoding: .utf8)
+        #expect(manifest == WorkloadTrace.manifest(for: files), "manifest.json is missing or stale: run `make traces`")
     }
 
     /// Not a test: with `SIFT_REGENERATE_TRACES=1` this writes the committed traces (then

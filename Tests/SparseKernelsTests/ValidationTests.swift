@@ -66,15 +66,27 @@ struct ValidationTests {
         expectError({ $0 == .patternViolation("row 3, group 2 (columns 8..<12) has 4 nonzeros; 2:4 allows at most 2") }) {
             _ = try NMWeights(w, n: 2, m: 4)
         }
-        expectError({ if case .shapeMismatch = $0 { true } else { false } }) { _ = try NMWeights(Matrix(zeros: 2, 10), n: 2, m: 4) }
+        // A short last group (K = 10, M = 4: groups of 4, 4, 2) is checked like the others.
+        var ragged = Matrix(zeros: 2, 10)
+        ragged[1, 8] = 1
+        ragged[1, 9] = 1
+        #expect(throws: Never.self) { _ = try NMWeights(ragged, n: 2, m: 4) }
+        expectError({ $0 == .patternViolation("row 1, group 2 (columns 8..<10) has 2 nonzeros; 1:4 allows at most 1") }) {
+            _ = try NMWeights(ragged, n: 1, m: 4)
+        }
     }
 
-    @Test("Unsupported or non-dividing block sizes")
+    @Test("Unsupported block sizes are refused; blocks that do not divide the matrix are not")
     func blocks() throws {
         expectError({ if case .invalidArgument = $0 { true } else { false } }) { _ = try BSRWeights(Matrix(zeros: 6, 6), blockRows: 3, blockColumns: 3) }
         expectError({ if case .invalidArgument = $0 { true } else { false } }) { _ = try WeightFormat.bsr(parsing: "64x64") }
-        expectError({ if case .shapeMismatch = $0 { true } else { false } }) { _ = try BSRWeights(Matrix(zeros: 6, 8), blockRows: 4, blockColumns: 4) }
-        expectError({ if case .shapeMismatch = $0 { true } else { false } }) { _ = try BSRWeights(Matrix(zeros: 8, 6), blockRows: 4, blockColumns: 4) }
+        // Ragged edge blocks: 6x8 and 8x6 with 4x4 blocks hold 2 blocks of 4x4 and 2 clipped ones.
+        #expect(try BSRWeights(Matrix(zeros: 6, 8), blockRows: 4, blockColumns: 4).nonzeroBlocks == 0)
+        var w = Matrix(zeros: 8, 6)
+        w[7, 5] = 1 // in the clipped block at the bottom right
+        let prepared = try BSRWeights(w, blockRows: 4, blockColumns: 4)
+        #expect(prepared.nonzeroBlocks == 1)
+        #expect(prepared.toDense() == w)
     }
 
     @Test("CSR refuses K beyond its 16-bit column indices")

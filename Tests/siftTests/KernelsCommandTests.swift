@@ -20,10 +20,11 @@ struct KernelsCommandTests {
         let (w, x) = try writeInputs(folder)
         let bias = (0..<8).map { Float($0) / 10 }
         let (expected, magnitude) = try referenceMultiply(w, x, epilogue: Epilogue(bias: bias, relu: true))
-        let formats: [[String]] = [["--format", "dense"], ["--format", "csr"], ["--format", "nm", "--nm", "2:4"], ["--format", "bsr", "--block", "2x2"]]
+        let formats: [[String]] = [["--format", "dense"], ["--format", "csr"], ["--format", "nm", "--nm", "2:4"], ["--format", "bsr", "--block", "2x2"],
+                                      ["--format", "bsr", "--block", "32x32"], ["--format", "nm", "--nm", "4:5"]]
         for format in formats {
             for isa in Machine.supportedISAs {
-                let out = folder.path("y-\(format[1])-\(isa).npy")
+                let out = folder.path("y-\(format.joined())-\(isa).npy".replacingOccurrences(of: ":", with: "-"))
                 let outcome = try SiftProcess.run(["kernels", "multiply", "--weights", folder.path("w.npy"), "--input", folder.path("x.npy"),
                                                    "--bias", folder.path("bias.npy"), "--relu", "--isa", isa.rawValue, "--threads", "2",
                                                    "--out", out] + format)
@@ -56,7 +57,6 @@ struct KernelsCommandTests {
             ("M > 16", ["--format", "nm", "--nm", "2:32"], "between 1 and 16"),
             ("not 2:4", ["--format", "nm", "--nm", "1:4"], "row 0, group"),
             ("block unsupported", ["--format", "bsr", "--block", "3x3"], "unsupported"),
-            ("block does not divide", ["--format", "bsr", "--block", "32x32"], "divisible"),
             ("nm without pattern", ["--format", "nm"], "needs --nm"),
             ("unknown format", ["--format", "coo"], "unknown format"),
             ("unknown isa", ["--format", "dense", "--isa", "neon"], "unknown ISA"),
@@ -113,12 +113,93 @@ struct KernelsCommandTests {
         #expect(results.contains { $0["format"] as? String == "nm" && $0["pattern"] as? String == "2:4" })
     }
 
-    @Test("bench refuses sparsity outside [0, 1)")
+    @Test("bench refuses sparsity outside [0, 1) with a range error; -0 is 0, as everywhere in the CLI")
     func benchBadSparsity() throws {
+        let zero = try SiftProcess.run(["kernels", "bench", "--shapes", "16x16x4", "--formats", "dense,csr", "--sparsity", "-0", "--json"])
+        #expect(zero.status == 0, "\(zero.standardError)")
+        #expect(zero.standardOutput.contains("\"sparsity\" : 0") && !zero.standardOutput.contains("\"sparsity\" : -"), "\(zero.standardOutput)")
         for bad in ["1.0", "-0.5", "nan", "abc"] {
             let outcome = try SiftProcess.run(["kernels", "bench", "--shapes", "16x16x16", "--sparsity", bad])
             #expect(outcome.status != 0, "\(bad)")
             #expect(outcome.standardError.contains("sparsity"), "\(bad): \(outcome.standardError)")
+            #expect(!outcome.standardError.contains("Missing value"), "\(bad): \(outcome.standardError)")
         }
+    }
+
+    @Test("bench refuses before it runs: CSR beyond K = 65536, shapes too slow or too large, negative threads",
+          arguments: [
+            (["--shapes", "16x16x16,8x70000x4", "--json"], "K=70000 exceeds 65536"),
+            (["--shapes", "16x16x16,16000x16000x16000"], "per multiply"),
+            (["--shapes", "16x16x16,100000x100000x1"], "would exceed"),
+            (["--shapes", "16x16x16", "--threads", "-1"], "thread count -1"),
+            (["--shapes", "16x16x16", "--threads", "0"], "thread count 0"),
+          ])
+    func benchRefusesFirst(arguments: [String], message: String) throws {
+        let outcome = try SiftProcess.run(["kernels", "bench"] + arguments)
+        #expect(outcome.status != 0)
+        #expect(outcome.standardError.contains(message), "stderr: \(outcome.standardError)")
+        // Nothing was measured: no table rows, no JSON, no progress lines.
+        #expect(outcome.standardOutput.isEmpty, "stdout: \(outcome.standardOutput)")
+        #expect(!outcome.standardError.contains("measured"), "stderr: \(outcome.standardError)")
+    }
+
+    @Test("bench measures N:M and BSR on shapes their group and block do not divide")
+    func benchRagged() throws {
+        let outcome = try SiftProcess.run(["kernels", "bench", "--shapes", "36x50x20", "--sparsity", "0.5",
+                                           "--formats", "dense,nm,bsr", "--nm", "2:4", "--block", "16x16", "--threads", "2", "--json"])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let json = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [String: Any]
+        let results = json?["results"] as? [[String: Any]] ?? []
+        #expect(Set(results.compactMap { $0["format"] as? String }) == ["dense", "nm", "bsr"], "\(results)")
+        #expect(results.allSatisfy { $0["verified"] as? Bool == true })
+    }
+
+    @Test("list prints every kernel of the registry, as a table and as JSON")
+    func list() throws {
+        let table = try SiftProcess.run(["kernels", "list"])
+        #expect(table.status == 0, "\(table.standardError)")
+        for kernel in KernelRegistry.all { #expect(table.standardOutput.contains(kernel.name), "\(kernel.name)") }
+        let json = try SiftProcess.run(["kernels", "list", "--json", "--format", "nm"])
+        #expect(json.status == 0, "\(json.standardError)")
+        let records = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]] ?? []
+        #expect(records.count == KernelRegistry.kernels(of: .nm).count)
+        for record in records {
+            for key in ["name", "format", "isa", "min_n", "tile_rows", "tile_columns", "k_block", "split", "blocking", "patterns", "runs_here"] {
+                #expect(record.keys.contains(key), "missing \(key)")
+            }
+            #expect(record["format"] as? String == "nm")
+        }
+        let bad = try SiftProcess.run(["kernels", "list", "--format", "coo"])
+        #expect(bad.status != 0 && bad.standardError.contains("unknown format"))
+    }
+
+    @Test("multiply fuses the activation it is given, can force a kernel, and refuses an overflowing product")
+    func multiplyActivationAndKernel() throws {
+        let folder = try ScratchFolder()
+        let (w, x) = try writeInputs(folder)
+        let (expected, magnitude) = try referenceMultiply(w, x, epilogue: Epilogue(activation: .gelu))
+        let kernel = try #require(KernelRegistry.kernels(of: .nm).first { $0.isScalarFallback })
+        let out = folder.path("y.npy")
+        let outcome = try SiftProcess.run(["kernels", "multiply", "--weights", folder.path("w.npy"), "--input", folder.path("x.npy"),
+                                           "--format", "nm", "--nm", "2:4", "--activation", "gelu", "--kernel", kernel.name, "--out", out])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let y = try Matrix(NPY.read(contentsOf: out))
+        for i in y.values.indices {
+            #expect(abs(y.values[i] - expected.values[i]) <= 64 * Float.ulpOfOne * magnitude.values[i] + 1e-30)
+        }
+        let disagree = try SiftProcess.run(["kernels", "multiply", "--weights", folder.path("w.npy"), "--input", folder.path("x.npy"),
+                                            "--format", "dense", "--relu", "--activation", "gelu", "--out", folder.path("z.npy")])
+        #expect(disagree.status != 0 && disagree.standardError.contains("disagree"))
+        let wrongKernel = try SiftProcess.run(["kernels", "multiply", "--weights", folder.path("w.npy"), "--input", folder.path("x.npy"),
+                                               "--format", "dense", "--kernel", kernel.name, "--out", folder.path("z.npy")])
+        #expect(wrongKernel.status != 0 && wrongKernel.standardError.contains("runs nm weights"))
+        // Finite inputs whose product overflows: refused, nothing written.
+        try NPY.write(Tensor(shape: [1, 2], values: [3e38, 3e38]), to: folder.path("big.npy"))
+        try NPY.write(Tensor(shape: [2, 1], values: [2, 2]), to: folder.path("two.npy"))
+        let overflow = try SiftProcess.run(["kernels", "multiply", "--weights", folder.path("big.npy"), "--input", folder.path("two.npy"),
+                                            "--format", "dense", "--out", folder.path("o.npy")])
+        #expect(overflow.status != 0 && overflow.standardError.contains("overflows"), "\(overflow.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path("o.npy")))
+        #expect(!FileManager.default.fileExists(atPath: folder.path("z.npy")))
     }
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../include/sparse_kernels.h"
+#include "sk_activation.h"
 #include "sk_omp.h"
 
 /* Every per-ISA file brackets its code with these, so SwiftPM's per-target flags stay
@@ -28,10 +29,34 @@ static inline float sk_epilogue_apply(const sk_epilogue *ep, int64_t row, int64_
     if (ep) {
         if (ep->bias) acc += ep->bias[row];
         if (ep->residual) acc += ep->residual[row * ep->ld_residual + col];
-        if (ep->relu && acc < 0.0f) acc = 0.0f;
+        acc = sk_activate_scalar(acc, ep->activation);
     }
     return acc;
 }
+
+/* True when the epilogue changes nothing: the driver then passes NULL to the kernels. */
+static inline int sk_epilogue_is_empty(const sk_epilogue *ep) {
+    return ep == NULL || (ep->bias == NULL && ep->residual == NULL && ep->activation == SK_ACTIVATION_NONE);
+}
+
+/* Epilogue offset to the tile whose top-left element is (row, col): bias by row,
+ * residual by row and column, so kernels index both from the tile's corner. */
+static inline sk_epilogue sk_epilogue_at(const sk_epilogue *ep, int64_t row, int64_t col) {
+    sk_epilogue t = *ep;
+    if (t.bias) t.bias += row;
+    if (t.residual) t.residual += row * t.ld_residual + col;
+    return t;
+}
+
+/* A per-thread buffer of at least `bytes` bytes, 64-byte aligned, kept between calls
+ * (OpenMP reuses its threads, so this saves an allocation and fresh page faults per
+ * multiply) and freed when the thread exits. Only the multiply driver calls it; each
+ * thread uses one buffer at a time. NULL when memory runs out. */
+void *sk_thread_scratch(size_t bytes);
+
+static inline int64_t sk_min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t sk_max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static inline int64_t sk_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* Split [0, total) into `parts` nearly equal contiguous ranges, each a multiple of
  * `grain` except the last; returns the range of part `index`. */

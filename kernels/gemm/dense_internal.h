@@ -12,11 +12,12 @@
 #ifndef SK_DENSE_INTERNAL_H
 #define SK_DENSE_INTERNAL_H
 
-#include "../common/sk_internal.h"
+#include "../registry/sk_kernel.h"
 
 #define SK_DENSE_MR 16
 
 struct sk_dense {
+    sk_format format;   /* SK_FORMAT_DENSE: every prepared matrix starts with its format */
     int64_t m, k;
     int64_t strips;  /* ceil(m / 16) */
     float *w;        /* strips * k * 16 floats, 64-byte aligned */
@@ -24,11 +25,6 @@ struct sk_dense {
 
 static inline const float *sk_dense_strip(const sk_dense *a, int64_t s) {
     return a->w + s * a->k * SK_DENSE_MR;
-}
-
-/* True when the epilogue changes nothing: multiply then passes NULL to the kernels. */
-static inline int sk_epilogue_is_empty(const sk_epilogue *ep) {
-    return ep == NULL || (ep->bias == NULL && ep->residual == NULL && !ep->relu);
 }
 
 /* One strip-by-panel microkernel call: Y[rows x cols] (+)= Wstrip[16 x kc] * Xpanel[kc x cols]. */
@@ -52,6 +48,12 @@ typedef void (*sk_strip_kernel_fn)(int64_t kc, const sk_tile *t);
 typedef void (*sk_gemv_fn)(const sk_dense *a, int64_t s0, int64_t s1, const float *x,
                            int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
 
+/* Registry entries (dense.c): the run / scratch / defaults functions of the kernels. */
+sk_run_fn sk_dense_run_gemm_scalar, sk_dense_run_gemm_avx512, sk_dense_run_gemm_avx2;
+sk_run_fn sk_dense_run_gemv_scalar, sk_dense_run_gemv_avx512, sk_dense_run_gemv_avx2;
+sk_bytes_fn sk_dense_scratch_avx512, sk_dense_scratch_avx2;
+sk_defaults_fn sk_dense_defaults_avx512, sk_dense_defaults_avx2;
+
 /* Panel widths (floats) of each ISA's packed X panels. */
 #define SK_NR_AVX512 48
 #define SK_NR_AVX2 16
@@ -69,15 +71,6 @@ void sk_f32_gemv__avx2_16x(const sk_dense *a, int64_t s0, int64_t s1, const floa
                            int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
 void sk_f32_gemv__scalar_16x(const sk_dense *a, int64_t s0, int64_t s1, const float *x,
                              int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
-
-/* Epilogue offset to the tile whose top-left element is (row, col): bias by row,
- * residual by row and column, so kernels index both from the tile's corner. */
-static inline sk_epilogue sk_epilogue_at(const sk_epilogue *ep, int64_t row, int64_t col) {
-    sk_epilogue t = *ep;
-    if (t.bias) t.bias += row;
-    if (t.residual) t.residual += row * t.ld_residual + col;
-    return t;
-}
 
 /* Writes the few-column tile of a column kernel (transposed: tile[c][r] holds Y[r][c])
  * into Y, adding what Y holds when accumulating K blocks and applying the epilogue

@@ -12,6 +12,7 @@
  * no lane is spent on columns that do not exist. */
 #include "dense_internal.h"
 #include <immintrin.h>
+#include "../common/sk_activation_avx2.h"
 
 SK_BEGIN_AVX2
 
@@ -58,7 +59,7 @@ group_RxV(const int nrows, const int nv, const int prefetch, int64_t kc, const f
     const float *bias = ep ? ep->bias : NULL;
     const float *residual = ep ? ep->residual : NULL;
     const int64_t ld_residual = ep ? ep->ld_residual : 0;
-    const int relu = ep ? ep->relu : 0;
+    const int activation = ep ? (int)ep->activation : 0;
 #pragma clang loop unroll(full)
     for (int r = 0; r < nrows; r++) {
         if (r < rows) {
@@ -71,13 +72,13 @@ group_RxV(const int nrows, const int nv, const int prefetch, int64_t kc, const f
                     if (accumulate) val = _mm256_add_ps(val, _mm256_loadu_ps(yr + 8 * v));
                     if (bias) val = _mm256_add_ps(val, _mm256_set1_ps(bias[r]));
                     if (res) val = _mm256_add_ps(val, _mm256_loadu_ps(res));
-                    if (relu) val = _mm256_max_ps(val, _mm256_setzero_ps());
+                    val = sk_activate_ymm(val, activation);
                     _mm256_storeu_ps(yr + 8 * v, val);
                 } else {
                     if (accumulate) val = _mm256_add_ps(val, _mm256_maskload_ps(yr + 8 * v, last_mask));
                     if (bias) val = _mm256_add_ps(val, _mm256_set1_ps(bias[r]));
                     if (res) val = _mm256_add_ps(val, _mm256_maskload_ps(res, last_mask));
-                    if (relu) val = _mm256_max_ps(val, _mm256_setzero_ps());
+                    val = sk_activate_ymm(val, activation);
                     _mm256_maskstore_ps(yr + 8 * v, last_mask, val);
                 }
             }

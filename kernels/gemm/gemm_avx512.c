@@ -12,6 +12,7 @@
  * multiply-adds whatever N is. */
 #include "dense_internal.h"
 #include <immintrin.h>
+#include "../common/sk_activation_avx512.h"
 
 SK_BEGIN_AVX512
 
@@ -56,7 +57,7 @@ half_8xV(const int nv, const int prefetch, int64_t kc, const float *w, const flo
     const float *bias = ep ? ep->bias : NULL;
     const float *residual = ep ? ep->residual : NULL;
     const int64_t ld_residual = ep ? ep->ld_residual : 0;
-    const int relu = ep ? ep->relu : 0;
+    const int activation = ep ? (int)ep->activation : 0;
 #pragma clang loop unroll(full)
     for (int r = 0; r < HALF_ROWS; r++) {
         if (r < rows) {
@@ -69,7 +70,7 @@ half_8xV(const int nv, const int prefetch, int64_t kc, const float *w, const flo
                 if (bias) val = _mm512_add_ps(val, _mm512_set1_ps(bias[r]));
                 if (residual)
                     val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(m, residual + r * ld_residual + 16 * v));
-                if (relu) val = _mm512_max_ps(val, _mm512_setzero_ps());
+                val = sk_activate_zmm(val, activation);
                 _mm512_mask_storeu_ps(yr + 16 * v, m, val);
             }
         }

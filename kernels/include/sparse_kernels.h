@@ -5,7 +5,8 @@
  *  - fp32, row-major. The product is Y = W · X with W of M×K (the weights), X of K×N
  *    (activations, N is the batch / spatial / token axis) and Y of M×N.
  *  - `ld*` arguments are leading dimensions in elements (row strides), >= the row length.
- *  - The epilogue is Y = relu?(W·X + bias[row] + residual[row, col]); any part may be absent.
+ *  - The epilogue is Y = activation(W·X + bias[row] + residual[row, col]); any part may be
+ *    absent. It is fused into every kernel's store.
  *  - Weight formats are opaque, prepared once by *_create from a dense (masked) matrix and
  *    reused for every multiply, the way an inference runtime holds them.
  *  - C assumes valid input. The Swift layer validates every argument (shapes, pattern,
@@ -66,12 +67,24 @@ double sk_read_bandwidth_gbs(int threads, size_t bytes, double seconds);
 
 /* ---- Epilogue ------------------------------------------------------------------- */
 
+/* The activation applied last, after bias and residual. */
+typedef enum sk_activation {
+    SK_ACTIVATION_NONE = 0,
+    SK_ACTIVATION_RELU = 1,   /* max(v, 0) */
+    SK_ACTIVATION_RELU6 = 2,  /* min(max(v, 0), 6) */
+    SK_ACTIVATION_GELU = 3    /* 0.5·v·(1 + tanh(√(2/π)·(v + 0.044715·v³))), the GPT-2 form */
+} sk_activation;
+
 typedef struct sk_epilogue {
     const float *bias;      /* length M, or NULL */
     const float *residual;  /* M×N with row stride ld_residual, or NULL */
     int64_t ld_residual;
-    int relu;               /* nonzero: clamp at 0 after bias and residual */
+    sk_activation activation;
 } sk_epilogue;
+
+/* Applies `activation` to count values with the implementation the kernels of `isa` use
+ * in their stores (for the accuracy tests; in and out may be the same array). */
+void sk_activation_apply(sk_activation activation, sk_isa isa, const float *in, float *out, int64_t count);
 
 /* ---- Dense (prepacked) ------------------------------------------------------------ */
 
@@ -87,6 +100,10 @@ void sk_dense_multiply(const sk_dense *a, int64_t n, const float *x, int64_t ldx
 typedef struct sk_csr sk_csr;
 /* Keeps every nonzero of w. Requires k <= 65536 (16-bit column indices). */
 sk_csr *sk_csr_create(int64_t m, int64_t k, const float *w, int64_t ldw);
+/* The same with the SpMM K-block height fixed (rows of X per block, 1..65536) instead of
+ * chosen by density; the block is part of the layout (per-block counts per row). */
+sk_csr *sk_csr_create_blocked(int64_t m, int64_t k, const float *w, int64_t ldw, int64_t kblock);
+int64_t sk_csr_kblock(const sk_csr *a);
 void sk_csr_destroy(sk_csr *a);
 int64_t sk_csr_nnz(const sk_csr *a);
 size_t sk_csr_bytes(const sk_csr *a);
@@ -97,8 +114,9 @@ void sk_csr_multiply(const sk_csr *a, int64_t n, const float *x, int64_t ldx,
 /* ---- N:M structured sparse ------------------------------------------------------ */
 
 typedef struct sk_nm sk_nm;
-/* At most `n` nonzeros in every group of `m` consecutive weights along K.
- * Requires 1 <= n <= m <= 16 and k % m == 0 (validated in Swift). */
+/* At most `n` nonzeros in every group of `m` consecutive weights along K. Requires
+ * 1 <= n <= m <= 16 (validated in Swift). K need not be a multiple of m: the last group
+ * is then shorter (k % m weights) and holds at most min(n, k % m) nonzeros. */
 sk_nm *sk_nm_create(int64_t rows, int64_t k, int n, int m, const float *w, int64_t ldw);
 void sk_nm_destroy(sk_nm *a);
 size_t sk_nm_bytes(const sk_nm *a);
@@ -110,7 +128,8 @@ void sk_nm_multiply(const sk_nm *a, int64_t n_cols, const float *x, int64_t ldx,
 
 typedef struct sk_bsr sk_bsr;
 /* Blocks of block_rows × block_cols (each in {1,2,4,8,16,32}); a block is stored when
- * any of its entries is nonzero. Requires m % block_rows == 0 and k % block_cols == 0. */
+ * any of its entries is nonzero. Any m and k: blocks on the bottom and right edges are
+ * ragged (stored padded with zeros); kernels never read X rows >= k or write Y rows >= m. */
 sk_bsr *sk_bsr_create(int64_t m, int64_t k, int block_rows, int block_cols,
                       const float *w, int64_t ldw);
 void sk_bsr_destroy(sk_bsr *a);
@@ -119,6 +138,73 @@ size_t sk_bsr_bytes(const sk_bsr *a);
 void sk_bsr_to_dense(const sk_bsr *a, float *w, int64_t ldw);
 void sk_bsr_multiply(const sk_bsr *a, int64_t n, const float *x, int64_t ldx,
                      float *y, int64_t ldy, const sk_epilogue *ep, sk_isa isa, int threads);
+
+/* ---- Kernel registry -------------------------------------------------------------- */
+/* Every kernel of the library is one entry of a single table (kernels/registry/
+ * registry.c). The table drives the dispatch of the *_multiply functions above, the
+ * `sift kernels list` command, the tests (every entry on every ISA at its own tile and
+ * K-block edges) and the runtime's choice of kernel. All kernels share one calling
+ * convention; threading, X preparation and scratch memory are the driver's. */
+
+typedef enum sk_format {
+    SK_FORMAT_DENSE = 0,
+    SK_FORMAT_CSR = 1,
+    SK_FORMAT_NM = 2,
+    SK_FORMAT_BSR = 3
+} sk_format;
+
+/* How the driver splits one multiply between threads. */
+typedef enum sk_split {
+    SK_SPLIT_ROWS = 0,              /* row units only (balanced by work where it varies) */
+    SK_SPLIT_ROWS_THEN_COLUMNS = 1, /* columns when there are too few row units */
+    SK_SPLIT_COLUMNS_THEN_ROWS = 2  /* columns when there are enough column units */
+} sk_split;
+
+typedef struct sk_kernel_info {
+    const char *name;       /* sk_f32_<op>_<format>__<isa>_<tile>[_<variant>] */
+    sk_format format;
+    sk_isa isa;             /* the dispatch uses it for any ISA >= this one */
+    int64_t min_n, max_n;   /* the N (columns of X) it computes correctly; max_n 0 = any */
+    int tile_rows;          /* register tile: rows of Y ... */
+    int tile_cols;          /* ... × columns of Y per microkernel call (1 for GEMVs) */
+    int row_unit;           /* rows of W per work unit of the layout (strip, tile, block row) */
+    int64_t kblock;         /* default K block in rows of X; 0 = all of K at once; -1 = set per
+                             * matrix at create time (CSR) */
+    sk_split split;
+    int64_t col_grain;      /* columns per unit when threads split N */
+    int64_t min_units_per_thread; /* the threshold of the split rule (see registry.c) */
+    int64_t min_macs_per_thread;  /* fewer multiply-adds per thread: use fewer threads */
+    int scalar_fallback;    /* needs no scratch and no shared buffer: the format's fallback */
+    const char *blocking;   /* the other blocking and packing, in words */
+    const char *patterns;   /* the patterns and shapes it accepts */
+} sk_kernel_info;
+
+/* Blocking of one multiply. Zero fields take the kernel's default (derived from the
+ * cache sizes hwloc reports). Which fields a kernel reads is in its `blocking` text. */
+typedef struct sk_params {
+    int64_t kc;     /* K block, rows of X */
+    int64_t mc;     /* M block, row units */
+    int64_t nc;     /* N block, columns */
+    int64_t aux;    /* kernel-specific, see `blocking` */
+} sk_params;
+
+int sk_kernel_count(void);
+/* Entry `index` (0 <= index < sk_kernel_count()), or NULL. */
+const sk_kernel_info *sk_kernel_at(int index);
+/* The index of the first entry named `name`, or -1. */
+int sk_kernel_find(const char *name);
+/* The entry the default dispatch runs for this matrix, N, ISA and thread count: among
+ * the entries of the matrix's format with isa <= `isa`, N in range and whose preference
+ * test accepts the call, the narrowest N range, then the widest ISA, then table order. */
+int sk_kernel_select(const void *weights, int64_t n, sk_isa isa, int threads);
+/* Y = epilogue(W·X) with entry `index` on `weights` (an sk_dense/sk_csr/sk_nm/sk_bsr).
+ * params may be NULL (defaults). Returns 0, or -1 when the entry does not fit (another
+ * format, N out of its range, an ISA this CPU lacks); Y is then untouched. */
+int sk_kernel_run(int index, const void *weights, int64_t n, const float *x, int64_t ldx,
+                  float *y, int64_t ldy, const sk_epilogue *ep, const sk_params *params,
+                  int threads);
+/* The format of a prepared matrix. */
+sk_format sk_weights_format(const void *weights);
 
 /* ---- Scalar reference (the test oracle) ------------------------------------------- */
 

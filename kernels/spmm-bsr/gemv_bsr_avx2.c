@@ -20,7 +20,7 @@ static inline __m256i lanes_mask(int64_t count) {
 
 /* Sums the lanes that belong to the same row (lane l holds row l % r, r in 1..4) by
  * folding the vector in halves, and stores the r results with the epilogue. */
-static void store_lane_sums(__m256 acc, int r, int64_t row0, float *y, int64_t ldy,
+static void store_lane_sums(__m256 acc, int r, int valid, int64_t row0, float *y, int64_t ldy,
                             const sk_epilogue *ep) {
     __m128 folded4 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
     __m128 folded2 = _mm_add_ps(folded4, _mm_movehl_ps(folded4, folded4));
@@ -29,7 +29,7 @@ static void store_lane_sums(__m256 acc, int r, int64_t row0, float *y, int64_t l
     if (r == 4) _mm_storeu_ps(sums, folded4);
     else if (r == 2) _mm_storel_pi((__m64 *)sums, folded2);
     else sums[0] = _mm_cvtss_f32(folded1);
-    for (int i = 0; i < r; i++) y[(row0 + i) * ldy] = sk_epilogue_apply(ep, row0 + i, 0, sums[i]);
+    for (int i = 0; i < valid; i++) y[(row0 + i) * ldy] = sk_epilogue_apply(ep, row0 + i, 0, sums[i]);
 }
 
 /* r in {8, 16, 32}: RV = r / 8 row vectors; k-rows rotate over 4 accumulator sets. */
@@ -68,7 +68,8 @@ gemv_tall_blocks(const sk_bsr *a, int64_t brow_begin, int64_t brow_end, const fl
         for (int v = 0; v < RV; v++)
             _mm256_storeu_ps(sums + 8 * v, _mm256_add_ps(_mm256_add_ps(acc[0][v], acc[1][v]),
                                                          _mm256_add_ps(acc[2][v], acc[3][v])));
-        for (int i = 0; i < r; i++) y[(br * r + i) * ldy] = sk_epilogue_apply(ep, br * r + i, 0, sums[i]);
+        const int valid = bsr_valid_rows(a, br); /* ragged last block row */
+        for (int i = 0; i < valid; i++) y[(br * r + i) * ldy] = sk_epilogue_apply(ep, br * r + i, 0, sums[i]);
     }
 }
 
@@ -100,7 +101,7 @@ static void gemv_chunked_blocks(const sk_bsr *a, int64_t brow_begin, int64_t bro
             acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + 8 * q + 24), CHUNK_X(q + 3), acc3);
         }
         for (; q < chunks; q++) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + 8 * q), CHUNK_X(q), acc0);
-        store_lane_sums(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)), r, br * r, y, ldy, ep);
+        store_lane_sums(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)), r, bsr_valid_rows(a, br), br * r, y, ldy, ep);
     }
 #undef CHUNK_X
 }
@@ -129,7 +130,7 @@ static void gemv_tiny_blocks(const sk_bsr *a, int64_t brow_begin, int64_t brow_e
             BLOCK_PRODUCT(b + 3, acc3);
         }
         for (; b < b_end; b++) BLOCK_PRODUCT(b, acc0);
-        store_lane_sums(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)), r, br * r, y, ldy, ep);
+        store_lane_sums(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)), r, bsr_valid_rows(a, br), br * r, y, ldy, ep);
     }
 #undef BLOCK_PRODUCT
 }
@@ -158,7 +159,8 @@ void sk_f32_gemv_bsr_1x1__fma(const sk_bsr *a, int64_t brow_begin, int64_t brow_
 
 void sk_f32_gemv_bsr__avx2(const sk_bsr *a, int64_t brow_begin, int64_t brow_end,
                            int64_t col_begin, int64_t col_end, const float *x, int64_t ldx,
-                           float *y, int64_t ldy, const sk_epilogue *ep) {
+                           float *y, int64_t ldy, const sk_epilogue *ep, float *panel) {
+    (void)panel;
     (void)col_begin;
     (void)col_end;
     (void)ldx; /* always 1 here */

@@ -3,6 +3,7 @@
  * for blocks of 8+ rows: at most 12 accumulators, plus the NV X vectors and one
  * broadcast weight, within the 16 registers. */
 #include <immintrin.h>
+#include "../common/sk_activation_avx2.h"
 #include "bsr_internal.h"
 
 SK_BEGIN_AVX2
@@ -14,7 +15,7 @@ static inline __m256i lanes_mask(int64_t count) {
 }
 
 static inline __attribute__((always_inline)) void
-register_tile(const sk_bsr *a, int64_t br, int row0, int64_t j, __m256i tail,
+register_tile(const sk_bsr *a, int64_t br, int row0, int valid_rows, int64_t j, __m256i tail,
               const float *x, int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep,
               const int ROWS, const int NV, const int MASKED) {
     const int r = a->r, c = a->c;
@@ -29,7 +30,8 @@ register_tile(const sk_bsr *a, int64_t br, int row0, int64_t j, __m256i tail,
     for (int64_t b = a->row_start[br]; b < b_end; b++) {
         const float *w = a->values + b * block_size + row0;
         const float *xk = x + (int64_t)a->block_col[b] * c * ldx; /* x: column j */
-        for (int kk = 0; kk < c; kk++, w += r, xk += ldx) {
+        const int cols = bsr_valid_cols(a, a->block_col[b]);     /* c but on a ragged edge */
+        for (int kk = 0; kk < cols; kk++, w += r, xk += ldx) {
             __m256 xv[8];
 #pragma unroll
             for (int v = 0; v < NV; v++)
@@ -45,10 +47,11 @@ register_tile(const sk_bsr *a, int64_t br, int row0, int64_t j, __m256i tail,
 
     const float *bias = ep ? ep->bias : NULL;
     const float *residual = ep ? ep->residual : NULL;
-    const int relu = ep ? ep->relu : 0;
+    const int activation = ep ? (int)ep->activation : 0;
     const __m256i all = _mm256_set1_epi32(-1);
     #pragma unroll
     for (int i = 0; i < ROWS; i++) {
+        if (i >= valid_rows) break; /* rows past the bottom of W (ragged last block row) */
         const int64_t row = br * r + row0 + i;
         float *yrow = y + row * ldy + j;
         const float *rrow = residual ? residual + row * ep->ld_residual + j : NULL;
@@ -59,28 +62,28 @@ register_tile(const sk_bsr *a, int64_t br, int row0, int64_t j, __m256i tail,
             __m256 out = acc[i][v];
             if (bias) out = _mm256_add_ps(out, bias_v);
             if (rrow) out = _mm256_add_ps(out, _mm256_maskload_ps(rrow + 8 * v, mask));
-            if (relu) out = _mm256_max_ps(out, _mm256_setzero_ps());
+            out = sk_activate_ymm(out, activation);
             _mm256_maskstore_ps(yrow + 8 * v, mask, out);
         }
     }
 }
 
-typedef void (*tile_fn)(const sk_bsr *a, int64_t br, int row0, int64_t j, __m256i tail,
+typedef void (*tile_fn)(const sk_bsr *a, int64_t br, int row0, int valid_rows, int64_t j, __m256i tail,
                         const float *x, int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
 
 /* Every tile exists masked (its last vector keeps the lanes in `tail`); the widest
  * tile of each height also exists unmasked, since the mask costs a register. */
 #define DEFINE_TILE(ROWS, NV)                                                                     \
     static void sk_f32_spmm_bsr__avx2_tile_##ROWS##x##NV(                                         \
-        const sk_bsr *a, int64_t br, int row0, int64_t j, __m256i tail, const float *x,           \
-        int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep) {                              \
-        register_tile(a, br, row0, j, tail, x, ldx, y, ldy, ep, ROWS, NV, 1);                     \
+        const sk_bsr *a, int64_t br, int row0, int valid_rows, int64_t j, __m256i tail,           \
+        const float *x, int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep) {              \
+        register_tile(a, br, row0, valid_rows, j, tail, x, ldx, y, ldy, ep, ROWS, NV, 1);         \
     }
 #define DEFINE_FULL_TILE(ROWS, NV)                                                                \
     static void sk_f32_spmm_bsr__avx2_full_tile_##ROWS##x##NV(                                    \
-        const sk_bsr *a, int64_t br, int row0, int64_t j, __m256i tail, const float *x,           \
-        int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep) {                              \
-        register_tile(a, br, row0, j, tail, x, ldx, y, ldy, ep, ROWS, NV, 0);                     \
+        const sk_bsr *a, int64_t br, int row0, int valid_rows, int64_t j, __m256i tail,           \
+        const float *x, int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep) {              \
+        register_tile(a, br, row0, valid_rows, j, tail, x, ldx, y, ldy, ep, ROWS, NV, 0);         \
     }
 #define T(ROWS, NV) sk_f32_spmm_bsr__avx2_tile_##ROWS##x##NV
 #define F(ROWS, NV) sk_f32_spmm_bsr__avx2_full_tile_##ROWS##x##NV
@@ -115,18 +118,23 @@ static tile_fn pick_tile(int rows, int vectors, int masked) {
     return masked_tiles[rows][vectors];
 }
 
+/* Vectors of the main tile for blocks of r rows. */
+static int tile_vectors(int r) { return r >= 4 ? 2 : r == 2 ? 4 : 8; }
+
+int64_t sk_bsr_spmm_tile_cols__avx2(int r) { return 8 * (int64_t)tile_vectors(r); }
+
 void sk_f32_spmm_bsr__avx2(const sk_bsr *a, int64_t brow_begin, int64_t brow_end,
                            int64_t col_begin, int64_t col_end, const float *x, int64_t ldx,
-                           float *y, int64_t ldy, const sk_epilogue *ep) {
+                           float *y, int64_t ldy, const sk_epilogue *ep, float *panel) {
     const int r = a->r;
     const int slice_rows = r >= 8 ? 6 : r;             /* rows of the main tile */
-    const int nv = r >= 4 ? 2 : r == 2 ? 4 : 8;        /* its vectors */
+    const int nv = tile_vectors(r);                    /* its vectors */
     const int last_rows = r >= 8 ? r % 6 : 0;           /* a final, shorter slice */
     const int64_t tile_cols = 8 * (int64_t)nv;
     const __m256i full_tail = _mm256_set1_epi32(-1);
     /* The AVX2 tiles are 16–64 columns wide, 1–4 cache lines of each X row: a contiguous
-     * panel always pays (bsr_internal.h). */
-    float *panel = sk_bsr_x_panel(a, brow_begin, brow_end, tile_cols, ldx, 1);
+     * panel always pays when X is reused enough (bsr_internal.h); the driver then hands
+     * this part a panel-sized scratch. */
     for (int64_t j = col_begin; j < col_end; j += tile_cols) {
         const int64_t width = col_end - j < tile_cols ? col_end - j : tile_cols;
         const int64_t vectors = (width + 7) / 8;
@@ -141,9 +149,11 @@ void sk_f32_spmm_bsr__avx2(const sk_bsr *a, int64_t brow_begin, int64_t brow_end
             xj = panel;
         }
         for (int64_t br = brow_begin; br < brow_end; br++) {
+            const int valid = bsr_valid_rows(a, br);
             int row0 = 0;
-            for (; row0 + slice_rows <= r; row0 += slice_rows) main_tile(a, br, row0, j, tail, xj, ld_xj, y, ldy, ep);
-            if (last_rows) last_tile(a, br, row0, j, tail, xj, ld_xj, y, ldy, ep);
+            for (; row0 + slice_rows <= r && row0 < valid; row0 += slice_rows)
+                main_tile(a, br, row0, valid - row0, j, tail, xj, ld_xj, y, ldy, ep);
+            if (last_rows && row0 < valid) last_tile(a, br, row0, valid - row0, j, tail, xj, ld_xj, y, ldy, ep);
         }
     }
 }

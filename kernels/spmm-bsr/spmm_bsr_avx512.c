@@ -10,12 +10,14 @@
  * their 8-row slices one after the other on the same column tile, while the X rows of
  * that block row are still in L1/L2. Column tiles are the outer loop, so one tile's X
  * columns (k × 48 floats for 8×3) stay in L2 across all the thread's block rows; they
- * are packed into a contiguous panel when a power-of-two ldx would make them collide in
- * L2, and always for 1–2 row blocks (see sk_bsr_x_panel in bsr_internal.h).
+ * are packed into a contiguous panel (the part's scratch, from the driver) when a
+ * power-of-two ldx would make them collide in L2, and always for 1–2 row blocks (see
+ * sk_bsr_x_panel_floats in bsr_internal.h).
  *
  * Measured on Zen 4 (1 zmm FMA per cycle per core): 16×16, 8×8, 4×4 blocks at 90%
  * sparsity run at ~97–100% of the FMA peak on N = 256. */
 #include <immintrin.h>
+#include "../common/sk_activation_avx512.h"
 #include "bsr_internal.h"
 
 SK_BEGIN_AVX512
@@ -31,7 +33,7 @@ static inline __mmask16 lanes_mask(int64_t count) {
  * are compile-time constants in every caller, so the accumulator array lives in
  * registers and the i/v loops unroll completely. */
 static inline __attribute__((always_inline)) void
-register_tile(const sk_bsr *a, int64_t br, int row0, int64_t j, __mmask16 tail,
+register_tile(const sk_bsr *a, int64_t br, int row0, int valid_rows, int64_t j, __mmask16 tail,
               const float *x, int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep,
               const int ROWS, const int NV) {
     const int r = a->r, c = a->c;
@@ -67,14 +69,15 @@ register_tile(const sk_bsr *a, int64_t br, int row0, int64_t j, __mmask16 tail,
     for (int64_t b = a->row_start[br]; b < b_end; b++) {
         const float *w = a->values + b * block_size + row0;
         const float *xk = x + (int64_t)a->block_col[b] * c * ldx;
+        const int cols = bsr_valid_cols(a, a->block_col[b]); /* c but on a ragged right edge */
         int kk = 0;
         if (SETS > 1) {
-            for (; kk + SETS <= c; kk += SETS, w += SETS * r, xk += SETS * ldx) {
+            for (; kk + SETS <= cols; kk += SETS, w += SETS * r, xk += SETS * ldx) {
 #pragma unroll
                 for (int s = 0; s < SETS; s++) K_STEP(s, w + s * r, xk + s * ldx);
             }
         }
-        for (; kk < c; kk++, w += r, xk += ldx) K_STEP(0, w, xk);
+        for (; kk < cols; kk++, w += r, xk += ldx) K_STEP(0, w, xk);
     }
 #undef K_STEP
 #pragma unroll
@@ -84,12 +87,14 @@ register_tile(const sk_bsr *a, int64_t br, int row0, int64_t j, __mmask16 tail,
 #pragma unroll
             for (int v = 0; v < NV; v++) acc[0][i][v] = _mm512_add_ps(acc[0][i][v], acc[s][i][v]);
 
-    /* Epilogue fused at the store: bias[row], residual[row][col], relu. */
+    /* Epilogue fused at the store: bias[row], residual[row][col], activation. Rows past
+     * the bottom of W (a ragged last block row) are not stored. */
     const float *bias = ep ? ep->bias : NULL;
     const float *residual = ep ? ep->residual : NULL;
-    const int relu = ep ? ep->relu : 0;
+    const int activation = ep ? (int)ep->activation : 0;
     #pragma unroll
     for (int i = 0; i < ROWS; i++) {
+        if (i >= valid_rows) break;
         const int64_t row = br * r + row0 + i;
         float *yrow = y + row * ldy + j;
         const float *rrow = residual ? residual + row * ep->ld_residual + j : NULL;
@@ -100,20 +105,20 @@ register_tile(const sk_bsr *a, int64_t br, int row0, int64_t j, __mmask16 tail,
             __m512 out = acc[0][i][v];
             if (bias) out = _mm512_add_ps(out, bias_v);
             if (rrow) out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(mask, rrow + 16 * v));
-            if (relu) out = _mm512_max_ps(out, _mm512_setzero_ps());
+            out = sk_activate_zmm(out, activation);
             _mm512_mask_storeu_ps(yrow + 16 * v, mask, out);
         }
     }
 }
 
-typedef void (*tile_fn)(const sk_bsr *a, int64_t br, int row0, int64_t j, __mmask16 tail,
+typedef void (*tile_fn)(const sk_bsr *a, int64_t br, int row0, int valid_rows, int64_t j, __mmask16 tail,
                         const float *x, int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
 
 #define DEFINE_TILE(ROWS, NV)                                                                     \
     static void sk_f32_spmm_bsr__avx512_tile_##ROWS##x##NV(                                       \
-        const sk_bsr *a, int64_t br, int row0, int64_t j, __mmask16 tail, const float *x,         \
-        int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep) {                              \
-        register_tile(a, br, row0, j, tail, x, ldx, y, ldy, ep, ROWS, NV);                        \
+        const sk_bsr *a, int64_t br, int row0, int valid_rows, int64_t j, __mmask16 tail,         \
+        const float *x, int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep) {              \
+        register_tile(a, br, row0, valid_rows, j, tail, x, ldx, y, ldy, ep, ROWS, NV);            \
     }
 #define DEFINE_TILES_UP_TO_8(ROWS)                                                                \
     DEFINE_TILE(ROWS, 1) DEFINE_TILE(ROWS, 2) DEFINE_TILE(ROWS, 3) DEFINE_TILE(ROWS, 4)            \
@@ -142,17 +147,19 @@ static const tile_fn tiles[4][9] = {
 /* Full-width vectors per tile for each ROWS: about 16–24 accumulators. */
 static const int full_vectors[4] = { 8, 8, 6, 3 };
 
+static int rows_log2_of(int r) { return r >= 8 ? 3 : r == 4 ? 2 : r == 2 ? 1 : 0; }
+
+int64_t sk_bsr_spmm_tile_cols__avx512(int r) { return 16 * (int64_t)full_vectors[rows_log2_of(r)]; }
+
 void sk_f32_spmm_bsr__avx512(const sk_bsr *a, int64_t brow_begin, int64_t brow_end,
                              int64_t col_begin, int64_t col_end, const float *x, int64_t ldx,
-                             float *y, int64_t ldy, const sk_epilogue *ep) {
+                             float *y, int64_t ldy, const sk_epilogue *ep, float *panel) {
     const int r = a->r;
-    const int rows_log2 = r >= 8 ? 3 : r == 4 ? 2 : r == 2 ? 1 : 0;
+    const int rows_log2 = rows_log2_of(r);
     const int rows = 1 << rows_log2;
     const int nv = full_vectors[rows_log2];
     const int64_t tile_cols = 16 * (int64_t)nv;
     const tile_fn full_tile = tiles[rows_log2][nv];
-    /* 1- and 2-row blocks reuse each X vector for only 1–2 FMAs: always give them a panel. */
-    float *panel = sk_bsr_x_panel(a, brow_begin, brow_end, tile_cols, ldx, r <= 2);
     /* Column tiles outermost: the X columns of one tile (its panel) stay in L2 while
      * every block row of this thread's range runs over them. */
     for (int64_t j = col_begin; j < col_end; j += tile_cols) {
@@ -170,8 +177,10 @@ void sk_f32_spmm_bsr__avx512(const sk_bsr *a, int64_t brow_begin, int64_t brow_e
             ld_xj = sk_bsr_pack_x_panel(panel, x + j, ldx, a->k, width < tile_cols ? width : tile_cols);
             xj = panel;
         }
-        for (int64_t br = brow_begin; br < brow_end; br++)
-            for (int row0 = 0; row0 < r; row0 += rows) tile(a, br, row0, j, tail, xj, ld_xj, y, ldy, ep);
+        for (int64_t br = brow_begin; br < brow_end; br++) {
+            const int valid = bsr_valid_rows(a, br);
+            for (int row0 = 0; row0 < valid; row0 += rows) tile(a, br, row0, valid - row0, j, tail, xj, ld_xj, y, ldy, ep);
+        }
     }
 }
 

@@ -2,15 +2,16 @@
  * driver (csr.c) and the per-ISA kernels (spmm_csr_<isa>.c). */
 #ifndef CSR_INTERNAL_H
 #define CSR_INTERNAL_H
-#include "../common/sk_internal.h"
+#include "../registry/sk_kernel.h"
 
-/* The multiply packs one K block × 64 columns of X into a contiguous panel that every
+/* The SpMM packs one K block × 64 columns of X into a contiguous panel that every
  * output row then streams its nonzeros of that block against; between blocks each row's
  * partial sums round-trip through memory. The block height is picked per matrix at
  * create time: dense-ish matrices use 96 rows (24 KiB, the panel stays in the 32 KiB
  * L1); sparser ones use taller blocks, trading some L1 misses on the panel for fewer
  * partial-sum round trips and longer inner loops per row (measured on Zen 4). */
 #define CSR_KBLOCK_MAX 512
+#define CSR_KBLOCK_LIMIT 65535 /* per-block counts are uint16 */
 /* Rows ahead whose nonzeros the SpMM kernels prefetch (they sit one row-length apart,
  * which the hardware prefetcher does not follow; +10% at 50% sparsity). */
 #define CSR_PREFETCH_ROWS 4
@@ -23,6 +24,7 @@
  * after those of block b-1, so no second copy of the data is needed and the matrix-
  * vector kernel streams exactly values + indices once. */
 struct sk_csr {
+    sk_format format;         /* SK_FORMAT_CSR */
     int64_t m, k, nnz;
     int64_t kblock;           /* rows of X per K block (see above) */
     int64_t kblocks;          /* ceil(k / kblock) */
@@ -66,6 +68,15 @@ void sk_f32_spmm_csr__avx2_block(const csr_block_job *job);
 void sk_f32_spmm_csr__scalar(const struct sk_csr *a, int64_t row_begin, int64_t row_end,
                              int64_t col_begin, int64_t col_end, const float *x, int64_t ldx,
                              float *y, int64_t ldy, const sk_epilogue *ep);
+
+/* Registry entries (csr.c). */
+sk_run_fn sk_csr_run_spmm_scalar, sk_csr_run_spmm_avx512, sk_csr_run_spmm_avx2;
+sk_run_fn sk_csr_run_spmv_scalar, sk_csr_run_spmv_fma256;
+sk_bytes_fn sk_csr_spmm_scratch, sk_csr_spmv_shared;
+sk_prepare_fn sk_csr_spmv_prepare;
+/* Rows [begin, end) of part `index` of `parts`, balanced by nonzeros plus a fixed cost
+ * per row (higher for the K-blocked SpMM, whose every row pays per-block overhead). */
+void sk_csr_split_rows(const struct sk_csr *a, int64_t n, int parts, int index, int64_t *begin, int64_t *end);
 
 /* N == 1: y[row] = epilogue(dot(row, x)) for rows [row_begin, row_end). */
 void sk_f32_spmv_csr__scalar(const struct sk_csr *a, int64_t row_begin, int64_t row_end,

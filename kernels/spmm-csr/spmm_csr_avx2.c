@@ -2,6 +2,7 @@
  * A 64-column tile is 8 ymm accumulators, leaving 8 of the 16 registers for the
  * broadcast weight and loads. */
 #include <immintrin.h>
+#include "../common/sk_activation_avx2.h"
 #include "csr_internal.h"
 
 SK_BEGIN_AVX2
@@ -22,7 +23,7 @@ block_rows(const csr_block_job *job, const int vectors) {
     const sk_epilogue *ep = job->ep;
     const float *bias = ep ? ep->bias : NULL;
     const float *residual = ep ? ep->residual : NULL;
-    const int relu = ep ? ep->relu : 0;
+    const int activation = ep ? (int)ep->activation : 0;
 
     for (int64_t row = job->row_begin; row < job->row_end; row++) {
         const int64_t local = row - job->row_begin;
@@ -60,7 +61,7 @@ block_rows(const csr_block_job *job, const int vectors) {
             const __m256i mask = lane_mask(left);
             __m256 out = _mm256_add_ps(acc[v], b);
             if (rrow) out = _mm256_add_ps(out, _mm256_maskload_ps(rrow + 8 * v, mask));
-            if (relu) out = _mm256_max_ps(out, _mm256_setzero_ps());
+            out = sk_activate_ymm(out, activation);
             if (left >= 8) _mm256_storeu_ps(yrow + 8 * v, out);
             else _mm256_maskstore_ps(yrow + 8 * v, mask, out);
         }

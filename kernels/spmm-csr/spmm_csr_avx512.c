@@ -12,6 +12,7 @@
  * picks x (L1/L2 resident) with scalar loads and multiplies 8 lanes at a time; 256-bit is
  * enough since the loads, not the FMAs, are the limit, so it is shared with AVX2. */
 #include <immintrin.h>
+#include "../common/sk_activation_avx512.h"
 #include "csr_internal.h"
 
 SK_BEGIN_AVX512
@@ -28,7 +29,7 @@ block_rows(const csr_block_job *job, const int vectors) {
     const sk_epilogue *ep = job->ep;
     const float *bias = ep ? ep->bias : NULL;
     const float *residual = ep ? ep->residual : NULL;
-    const int relu = ep ? ep->relu : 0;
+    const int activation = ep ? (int)ep->activation : 0;
     /* lanes of the last vector that belong to Y */
     const int tail = job->valid_cols - (vectors - 1) * 16;
     const __mmask16 last_mask = (__mmask16)((1u << tail) - 1u);
@@ -72,7 +73,7 @@ block_rows(const csr_block_job *job, const int vectors) {
             const __mmask16 mask = v == vectors - 1 ? last_mask : (__mmask16)0xFFFF;
             __m512 out = _mm512_add_ps(acc[v], b);
             if (rrow) out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(mask, rrow + 16 * v));
-            if (relu) out = _mm512_max_ps(out, _mm512_setzero_ps());
+            out = sk_activate_zmm(out, activation);
             _mm512_mask_storeu_ps(yrow + 16 * v, mask, out);
         }
     }

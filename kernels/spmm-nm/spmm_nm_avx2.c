@@ -10,6 +10,7 @@
  * windows and a blend when m > 8). Four tiles far apart are streamed at once.
  * Few columns (2..15) go through the GEMM with 8/16-wide panels. */
 #include <immintrin.h>
+#include "../common/sk_activation_avx2.h"
 #include "nm_internal.h"
 
 SK_BEGIN_AVX2
@@ -85,7 +86,7 @@ nm_microkernel_avx2(const int NV, const int BITS, const float *tv, const uint8_t
                 if (ep->residual)
                     out = _mm256_add_ps(out, _mm256_maskload_ps(
                         ep->residual + row * ep->ld_residual + st->col0 + 8 * q, k));
-                if (ep->relu) out = _mm256_max_ps(out, _mm256_setzero_ps());
+                out = sk_activate_ymm(out, (int)ep->activation);
             }
             _mm256_maskstore_ps(yr + 8 * q, k, out);
         }
@@ -140,61 +141,58 @@ static void nm_pack_x_avx2(const float *x, int64_t ldx, int64_t k, int64_t n_col
     }
 }
 
-void sk_f32_spmm_nm__avx2(const sk_nm *a, int64_t n_cols, const float *x, int64_t ldx,
-                          float *y, int64_t ldy, const sk_epilogue *ep, int threads) {
-    const int64_t k = a->k;
+/* The shared buffer: X packed once per call into the panels of all n columns. */
+size_t sk_nm_spmm_shared_avx2(const sk_call *c, const sk_part *part) {
+    (void)part;
+    return (size_t)(c->k * 8 * ((c->n + 7) / 8)) * sizeof(float);
+}
+void sk_nm_spmm_prepare_avx2(const sk_call *c, int64_t k_begin, int64_t k_end) {
+    nm_pack_x_avx2(c->x, c->ldx, c->k, c->n, nm2_split_panels(c->n), c->shared, k_begin, k_end);
+}
+void sk_nm_spmm_defaults_avx2(const void *w, int64_t n, sk_params *p) {
+    (void)w; (void)n;
+    if (p->kc <= 0) p->kc = NM2_PANEL_BYTES / (8 * NM2_NV * 4);
+    if (p->aux <= 0) p->aux = NM2_CHUNK_TILES;
+}
+
+/* Tiles of the part × all columns (the entry splits rows only). */
+void sk_nm_run_spmm_avx2(const sk_call *c, const sk_part *part) {
+    const sk_nm *a = c->weights;
+    const int64_t k = a->k, n_cols = c->n;
     const nm2_panels panels = nm2_split_panels(n_cols);
-    float *packed = (float *)sk_alloc((size_t)(k * 8 * ((n_cols + 7) / 8)) * sizeof(float));
-    if (!packed) { sk_f32_spmm_nm__scalar(a, n_cols, x, ldx, y, ldy, ep, threads); return; }
-
     const int n = a->n, m = a->m;
-    int64_t kc_groups = NM2_PANEL_BYTES / (8 * NM2_NV * 4) / m;
-    if (kc_groups < 1) kc_groups = 1;
-    if (kc_groups > a->groups) kc_groups = a->groups;
+    const int64_t kc_groups = nm_kc_groups(a, c->params.kc), chunk = c->params.aux;
     const int64_t kblocks = (a->groups + kc_groups - 1) / kc_groups;
-
-    #pragma omp parallel num_threads(threads)
-    {
-        const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-        int64_t kb0, kb1;
-        sk_partition(k, 16, nth, tid, &kb0, &kb1);
-        nm_pack_x_avx2(x, ldx, k, n_cols, panels, packed, kb0, kb1);
-        #pragma omp barrier
-
-        int64_t tile_begin, tile_end;
-        sk_partition(a->tiles, 1, nth, tid, &tile_begin, &tile_end);
-        for (int64_t c0 = tile_begin; c0 < tile_end; c0 += NM2_CHUNK_TILES) {
-            const int64_t c1 = c0 + NM2_CHUNK_TILES < tile_end ? c0 + NM2_CHUNK_TILES : tile_end;
-            for (int64_t kb = 0; kb < kblocks; kb++) {
-                const int64_t g0 = kb * kc_groups;
-                const int64_t g1 = g0 + kc_groups < a->groups ? g0 + kc_groups : a->groups;
-                for (int64_t jp = 0; jp < panels.count; jp++) {
-                    const int nv = nm2_panel_nv(panels, jp);
-                    const int64_t width = 8 * nv, col0 = nm2_panel_col0(panels, jp);
-                    nm2_micro_fn *micro = nm2_pick_micro(nv, a->index_bits);
-                    const float *panel = packed + k * col0 + g0 * m * width;
-                    nm2_store_ctx st;
-                    st.ldy = ldy;
-                    st.col0 = col0;
-                    st.valid_cols = (int)(n_cols - col0 < width ? n_cols - col0 : width);
-                    st.accumulate = kb > 0;
-                    st.ep = kb == kblocks - 1 ? ep : NULL;
-                    for (int64_t tile = c0; tile < c1; tile++) {
-                        const float *tv = nm_tile_values(a, tile);
-                        const uint8_t *ti = nm_tile_indices(a, tile);
-                        for (int r0 = 0; r0 < NM_TILE_ROWS; r0 += NM2_ROWS) {
-                            st.row0 = tile * NM_TILE_ROWS + r0;
-                            if (st.row0 >= a->rows) break;
-                            st.valid_rows = (int)(a->rows - st.row0 < NM2_ROWS ? a->rows - st.row0 : NM2_ROWS);
-                            st.y = y + st.row0 * ldy + col0;
-                            micro(tv, ti, r0, g0 * n, g1 * n, n, m, panel, &st);
-                        }
+    for (int64_t c0 = part->row_begin; c0 < part->row_end; c0 += chunk) {
+        const int64_t c1 = sk_min64(c0 + chunk, part->row_end);
+        for (int64_t kb = 0; kb < kblocks; kb++) {
+            const int64_t g0 = kb * kc_groups;
+            const int64_t g1 = sk_min64(g0 + kc_groups, a->groups);
+            for (int64_t jp = 0; jp < panels.count; jp++) {
+                const int nv = nm2_panel_nv(panels, jp);
+                const int64_t width = 8 * nv, col0 = nm2_panel_col0(panels, jp);
+                nm2_micro_fn *micro = nm2_pick_micro(nv, a->index_bits);
+                const float *panel = c->shared + k * col0 + g0 * m * width;
+                nm2_store_ctx st;
+                st.ldy = c->ldy;
+                st.col0 = col0;
+                st.valid_cols = (int)sk_min64(n_cols - col0, width);
+                st.accumulate = kb > 0;
+                st.ep = kb == kblocks - 1 ? c->ep : NULL;
+                for (int64_t tile = c0; tile < c1; tile++) {
+                    const float *tv = nm_tile_values(a, tile);
+                    const uint8_t *ti = nm_tile_indices(a, tile);
+                    for (int r0 = 0; r0 < NM_TILE_ROWS; r0 += NM2_ROWS) {
+                        st.row0 = tile * NM_TILE_ROWS + r0;
+                        if (st.row0 >= a->rows) break;
+                        st.valid_rows = (int)sk_min64(a->rows - st.row0, NM2_ROWS);
+                        st.y = c->y + st.row0 * c->ldy + col0;
+                        micro(tv, ti, r0, g0 * n, g1 * n, n, m, panel, &st);
                     }
                 }
             }
         }
     }
-    sk_free(packed);
 }
 
 /* ---- GEMV ------------------------------------------------------------------------ */
@@ -293,20 +291,22 @@ nm2_gemv_tiles(const int BITS, const int WIDE, const sk_nm *a, const float *xc, 
     }
 NM2_DEFINE_GEMV(1, 0) NM2_DEFINE_GEMV(2, 0) NM2_DEFINE_GEMV(4, 0) NM2_DEFINE_GEMV(4, 1)
 
-void sk_f32_gemv_nm__avx2(const sk_nm *a, int64_t n_cols, const float *x, int64_t ldx,
-                          float *y, int64_t ldy, const sk_epilogue *ep, int threads) {
-    float *xc = nm_copy_x_padded(x, ldx, a->k, 16); /* windows read 16 floats past a group */
-    if (!xc) { sk_f32_gemv_nm__scalar(a, n_cols, x, ldx, y, ldy, ep, threads); return; }
-    #pragma omp parallel num_threads(threads)
-    {
-        int64_t b, e;
-        sk_partition(a->tiles, 1, omp_get_num_threads(), omp_get_thread_num(), &b, &e);
-        if (a->index_bits == 1) nm2_gemv_tiles_1_0(a, xc, y, ldy, ep, b, e);
-        else if (a->index_bits == 2) nm2_gemv_tiles_2_0(a, xc, y, ldy, ep, b, e);
-        else if (a->m <= 8) nm2_gemv_tiles_4_0(a, xc, y, ldy, ep, b, e);
-        else nm2_gemv_tiles_4_1(a, xc, y, ldy, ep, b, e);
-    }
-    sk_free(xc);
+#define NM2_GEMV_PAD 16 /* windows read up to 16 floats past a group start */
+size_t sk_nm_gemv_shared_avx2(const sk_call *c, const sk_part *part) {
+    (void)part;
+    return (size_t)(c->k + NM2_GEMV_PAD) * sizeof(float);
+}
+void sk_nm_gemv_prepare_avx2(const sk_call *c, int64_t k_begin, int64_t k_end) {
+    nm_fill_x_padded(c->shared, c->x, c->ldx, c->k, NM2_GEMV_PAD, k_begin, k_end);
+}
+void sk_nm_run_gemv_avx2(const sk_call *c, const sk_part *part) {
+    const sk_nm *a = c->weights;
+    const float *xc = c->shared;
+    const int64_t b = part->row_begin, e = part->row_end;
+    if (a->index_bits == 1) nm2_gemv_tiles_1_0(a, xc, c->y, c->ldy, c->ep, b, e);
+    else if (a->index_bits == 2) nm2_gemv_tiles_2_0(a, xc, c->y, c->ldy, c->ep, b, e);
+    else if (a->m <= 8) nm2_gemv_tiles_4_0(a, xc, c->y, c->ldy, c->ep, b, e);
+    else nm2_gemv_tiles_4_1(a, xc, c->y, c->ldy, c->ep, b, e);
 }
 
 SK_END_ISA

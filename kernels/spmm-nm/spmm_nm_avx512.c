@@ -7,14 +7,15 @@
  *   X row (group_k + p) of a panel is at panel + (group_k + p)·width.
  *   Loop nest per thread: chunks of tiles × k-blocks × panels × tiles. The k-block of
  *   a panel (192 KiB of X, see NM_PANEL_BYTES) is reused from L2 by every tile of the
- *   chunk. Two ways to get the panels, by the number of 8-row tiles:
- *   - many tiles: the threads split the tiles; X is packed once per call into a shared
- *     copy (both threads pack, then a barrier), and the block the next step needs is
- *     prefetched into L2 while the current one runs;
- *   - at most 32 tiles (small-M convolutions lowered to GEMM, e.g. M = 64, N = 3136):
- *     the threads split the columns and each packs the k-block of a panel it is about
- *     to use into an L2-sized scratch of its own. X would otherwise go to L3 and back
- *     for only a few tiles of reuse, at about the cost of the multiply itself.
+ *   chunk. Two registry entries get the panels in two ways:
+ *   - `shared`: the threads split the tiles; X is packed once per call into a shared
+ *     copy (the driver's prepare stage: both threads pack, then wait once), and the
+ *     block the next step needs is prefetched into L2 while the current one runs;
+ *   - `private`, preferred for at most 32 tiles (small-M convolutions lowered to GEMM,
+ *     e.g. M = 64, N = 3136): the threads split the columns and each packs the k-block
+ *     of a panel it is about to use into an L2-sized scratch of its own. X would
+ *     otherwise go to L3 and back for only a few tiles of reuse, at about the cost of
+ *     the multiply itself.
  *   Columns past the last multiple of 16, when there are at most 4 of them (N = 49,
  *   N = 196), go to the few-columns kernel below rather than a mostly empty zmm.
  *   The microkernel holds an 8 × 48 block of Y in 24 zmm. Per slot it reads one index
@@ -34,9 +35,11 @@
  * are streamed at once (more DRAM requests in flight), each value stream prefetched
  * 4 KiB ahead into L2 by software (see NM_GEMV_PREFETCH_BYTES).
  *
- * Few columns (2..8): the GEMV kernel with a column loop inside (W streamed once), since
- * a 16-wide GEMM panel would waste most of its lanes. */
+ * Few columns (up to 8, the registry entry for N = 2..8): the GEMV kernel with a column
+ * loop inside (W streamed once), since a 16-wide GEMM panel would waste most of its
+ * lanes. */
 #include <immintrin.h>
+#include "../common/sk_activation_avx512.h"
 #include "nm_internal.h"
 
 SK_BEGIN_AVX512
@@ -57,9 +60,6 @@ SK_BEGIN_AVX512
  * 24-44 KiB blocks (L1-resident) 1.30-1.41× dense, 128-256 KiB 1.48-1.55×. */
 #ifndef NM_PANEL_BYTES
 #define NM_PANEL_BYTES (192 * 1024)
-#endif
-#ifndef NM_FEW_COLS_GEMM
-#define NM_FEW_COLS_GEMM 8 /* up to this many columns go to the few-columns GEMV kernel */
 #endif
 #ifndef NM_CHUNK_TILES
 #define NM_CHUNK_TILES 16  /* 128 rows of compressed weights per k-block (~0.5 MiB for 2:4) */
@@ -128,7 +128,7 @@ nm_microkernel_avx512(const int NV, const int BITS, const float *tv, const uint8
                 if (ep->residual)
                     out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(
                         k, ep->residual + row * ep->ld_residual + st->col0 + 16 * q));
-                if (ep->relu) out = _mm512_max_ps(out, _mm512_setzero_ps());
+                out = sk_activate_zmm(out, (int)ep->activation);
             }
             _mm512_mask_storeu_ps(yr + 16 * q, k, out);
         }
@@ -227,7 +227,7 @@ static void nm_gemm_rectangle_avx512(const sk_nm *a, const nm_x_source *src,
                     panel = src->shared + k * col0 + g0 * m * width;
                 } else {
                     nm_pack_panel_avx512(src->x, src->ldx, src->n_cols, col0, width, src->scratch,
-                                         g0 * m, g1 * m);
+                                         g0 * m, nm_min(g1 * m, k)); /* a short last group ends at K */
                     panel = src->scratch;
                 }
                 nm_micro_fn *micro = nm_pick_micro(nv, a->index_bits);
@@ -287,68 +287,6 @@ static void nm_gemm_rectangle_avx512(const sk_nm *a, const nm_x_source *src,
 #define NM_PRIVATE_MAX_TILES 32
 #endif
 
-/* The GEMM over column panels (n_cols > NM_FEW_COLS_GEMM). */
-static void nm_spmm_panels_avx512(const sk_nm *a, int64_t n_cols, const float *x, int64_t ldx,
-                                  float *y, int64_t ldy, const sk_epilogue *ep, int threads) {
-    const int64_t k = a->k;
-    /* k-blocks of equal size: whole groups whose X rows fill at most about
-     * NM_PANEL_BYTES of one 48-wide panel */
-    int64_t kc_groups = NM_PANEL_BYTES / (NM_PANEL_COLS * 4) / a->m;
-    if (kc_groups < 1) kc_groups = 1;
-    {
-        const int64_t kblocks = (a->groups + kc_groups - 1) / kc_groups;
-        kc_groups = kblocks ? (a->groups + kblocks - 1) / kblocks : 1;
-    }
-    const int few_tiles = a->tiles <= NM_PRIVATE_MAX_TILES;
-    const int split_n = few_tiles && threads > 1 && nm_split_panels(n_cols).count >= 2 * (int64_t)threads;
-    nm_x_source src = {x, ldx, k, n_cols, NULL, NULL};
-
-    if (few_tiles && (split_n || threads == 1)) {
-        int failed = 0;
-        #pragma omp parallel num_threads(threads) reduction(| : failed)
-        {
-            const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-            int64_t col0, col1;
-            sk_partition(n_cols, NM_PANEL_COLS, nth, tid, &col0, &col1);
-            if (col0 < col1) {
-                nm_x_source mine = src;
-                mine.scratch = (float *)sk_alloc((size_t)(kc_groups * a->m * NM_PANEL_COLS) * sizeof(float));
-                if (mine.scratch)
-                    nm_gemm_rectangle_avx512(a, &mine, 0, a->tiles, col0, col1, y, ldy, ep, kc_groups,
-                                             a->tiles);
-                else
-                    failed = 1;
-                sk_free(mine.scratch);
-            }
-        }
-        if (failed) sk_f32_spmm_nm__scalar(a, n_cols, x, ldx, y, ldy, ep, threads);
-        return;
-    }
-
-    /* Shared packing: X packed once per call (both threads share the work, then a
-     * barrier) into the panels of all n_cols columns, zero padded to whole zmm. */
-    const nm_panels panels = nm_split_panels(n_cols);
-    float *packed = (float *)sk_alloc((size_t)(k * 16 * ((n_cols + 15) / 16)) * sizeof(float));
-    if (!packed) { sk_f32_spmm_nm__scalar(a, n_cols, x, ldx, y, ldy, ep, threads); return; }
-    src.shared = packed;
-    #pragma omp parallel num_threads(threads)
-    {
-        const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-        int64_t kb0, kb1;
-        sk_partition(k, 16, nth, tid, &kb0, &kb1);
-        for (int64_t jp = 0; jp < panels.count; jp++) {
-            const int64_t col0 = nm_panel_col0(panels, jp);
-            const int width = 16 * nm_panel_nv(panels, jp);
-            nm_pack_panel_avx512(x, ldx, n_cols, col0, width, packed + k * col0 + kb0 * width, kb0, kb1);
-        }
-        #pragma omp barrier
-        int64_t t0, t1;
-        sk_partition(a->tiles, 1, nth, tid, &t0, &t1);
-        if (t0 < t1) nm_gemm_rectangle_avx512(a, &src, t0, t1, 0, n_cols, y, ldy, ep, kc_groups, NM_CHUNK_TILES);
-    }
-    sk_free(packed);
-}
-
 /* Columns past the last multiple of 16 (N % 16) fill only part of a zmm of every
  * microkernel row, which costs as much as 16 columns. Up to this many of them (the 49th
  * column of a 7×7 convolution output, the last 4 of 196) go to the few-columns kernel
@@ -357,28 +295,133 @@ static void nm_spmm_panels_avx512(const sk_nm *a, int64_t n_cols, const float *x
 #ifndef NM_TAIL_COLS_MAX
 #define NM_TAIL_COLS_MAX 4
 #endif
-_Static_assert(NM_TAIL_COLS_MAX <= NM_FEW_COLS_GEMM, "the few-columns kernel takes at most NM_FEW_COLS_GEMM columns");
 _Static_assert(NM_ROWS == NM_TILE_ROWS, "a microkernel covers exactly one tile");
 
-void sk_f32_spmm_nm__avx512(const sk_nm *a, int64_t n_cols, const float *x, int64_t ldx,
-                            float *y, int64_t ldy, const sk_epilogue *ep, int threads) {
-    if (n_cols <= NM_FEW_COLS_GEMM) { /* too narrow for a panel: GEMV with a column loop */
-        sk_f32_gemv_nm__avx512(a, n_cols, x, ldx, y, ldy, ep, threads);
-        return;
+/* Columns of [col_begin, col_end) that the panels cover, and the tail the few-columns
+ * kernel takes: the last n % 16 columns when they are at most NM_TAIL_COLS_MAX and inside
+ * the range. */
+static int64_t nm_tail_cols(int64_t n, int64_t col_end) {
+    const int64_t tail = n % 16;
+    return col_end == n && tail > 0 && tail <= NM_TAIL_COLS_MAX && n > tail ? tail : 0;
+}
+
+/* Floats between the columns of a few-columns copy of X: K, the 32 floats the windows
+ * read past a group start, rounded up to whole zmm. */
+static int64_t nm_few_cols_stride(int64_t k) { return (k + 32 + 15) / 16 * 16; }
+
+/* Copies rows [k_begin, k_end) of columns [col0, col0 + ncols) of X into columns of xc,
+ * xstride floats apart; whoever copies the last row also writes the zero padding. */
+static void nm_copy_columns(const float *x, int64_t ldx, int64_t k, int64_t col0, int64_t ncols,
+                            float *xc, int64_t xstride, int64_t k_begin, int64_t k_end) {
+    for (int64_t col = 0; col < ncols; col++) {
+        float *dst = xc + col * xstride;
+        for (int64_t i = k_begin; i < k_end; i++) dst[i] = x[i * ldx + col0 + col];
+        if (k_end == k) memset(dst + k, 0, (size_t)(xstride - k) * sizeof(float));
     }
-    const int64_t tail = n_cols % 16;
-    if (tail == 0 || tail > NM_TAIL_COLS_MAX) {
-        nm_spmm_panels_avx512(a, n_cols, x, ldx, y, ldy, ep, threads);
-        return;
+}
+
+static void nm_few_cols_tiles(const sk_nm *a, int64_t ncols, const float *xc, int64_t xstride,
+                              float *y, int64_t ldy, const sk_epilogue *ep, int64_t t0, int64_t t1);
+static void nm_gemv_range(const sk_nm *a, const float *xc, float *y, int64_t ldy, const sk_epilogue *ep,
+                          int64_t begin, int64_t end, int threads);
+
+/* Runs the tail columns [body, body + tail) for tiles [t0, t1) from their copy in xc. */
+static void nm_tail_tiles(const sk_call *c, int64_t body, int64_t tail, const float *xc,
+                          int64_t t0, int64_t t1) {
+    sk_epilogue shifted; /* the epilogue seen from column `body` */
+    const sk_epilogue *ep = NULL;
+    if (c->ep) {
+        shifted = sk_epilogue_at(c->ep, 0, body);
+        ep = &shifted;
     }
-    const int64_t body = n_cols - tail;
-    nm_spmm_panels_avx512(a, body, x, ldx, y, ldy, ep, threads);
-    sk_epilogue tail_ep; /* the residual seen from column `body` */
-    if (ep) {
-        tail_ep = *ep;
-        if (tail_ep.residual) tail_ep.residual += body;
+    /* One column: the GEMV, which streams four tiles at once (its copy of x is padded the
+     * same way); measured 1.3x faster than the few-columns kernel on N = 49. */
+    if (tail == 1) nm_gemv_range(c->weights, xc, c->y + body, c->ldy, ep, t0, t1, c->threads);
+    else nm_few_cols_tiles(c->weights, tail, xc, nm_few_cols_stride(c->k), c->y + body, c->ldy, ep, t0, t1);
+}
+
+void sk_nm_spmm_defaults_avx512(const void *w, int64_t n, sk_params *p) {
+    (void)w; (void)n;
+    if (p->kc <= 0) p->kc = NM_PANEL_BYTES / (NM_PANEL_COLS * 4);
+    if (p->aux <= 0) p->aux = NM_CHUNK_TILES;
+}
+
+/* Shared packing: X packed once per call (the threads share the work, then wait for
+ * each other once) into the panels of the body columns, zero padded to whole zmm,
+ * followed by a copy of the tail columns for the few-columns kernel. The threads then
+ * split the tiles. */
+static int64_t nm_body_cols(int64_t n) { return n - nm_tail_cols(n, n); }
+
+size_t sk_nm_spmm_shared_bytes_avx512(const sk_call *c, const sk_part *part) {
+    (void)part;
+    const int64_t body = nm_body_cols(c->n), tail = c->n - body;
+    return (size_t)(c->k * 16 * ((body + 15) / 16) + tail * nm_few_cols_stride(c->k)) * sizeof(float);
+}
+void sk_nm_spmm_prepare_avx512(const sk_call *c, int64_t k_begin, int64_t k_end) {
+    const int64_t k = c->k, body = nm_body_cols(c->n), tail = c->n - body;
+    const nm_panels panels = nm_split_panels(body);
+    for (int64_t jp = 0; jp < panels.count; jp++) {
+        const int64_t col0 = nm_panel_col0(panels, jp);
+        const int width = 16 * nm_panel_nv(panels, jp);
+        nm_pack_panel_avx512(c->x, c->ldx, body, col0, width, c->shared + k * col0 + k_begin * width,
+                             k_begin, k_end);
     }
-    sk_f32_gemv_nm__avx512(a, tail, x + body, ldx, y + body, ldy, ep ? &tail_ep : NULL, threads);
+    if (tail)
+        nm_copy_columns(c->x, c->ldx, k, body, tail, c->shared + k * 16 * ((body + 15) / 16),
+                        nm_few_cols_stride(k), k_begin, k_end);
+}
+void sk_nm_run_spmm_shared_avx512(const sk_call *c, const sk_part *part) {
+    const sk_nm *a = c->weights;
+    const int64_t body = nm_body_cols(c->n), tail = c->n - body;
+    const nm_x_source src = {c->x, c->ldx, c->k, body, c->shared, NULL};
+    nm_gemm_rectangle_avx512(a, &src, part->row_begin, part->row_end, 0, body, c->y, c->ldy, c->ep,
+                             nm_kc_groups(a, c->params.kc), c->params.aux);
+    if (tail)
+        nm_tail_tiles(c, body, tail, c->shared + c->k * 16 * ((body + 15) / 16), part->row_begin, part->row_end);
+}
+
+/* Private packing, for few rows (at most NM_PRIVATE_MAX_TILES tiles, 256 rows): each
+ * thread takes a range of whole 48-column panels and all the tiles (one chunk), and
+ * packs its own X panels a k-block at a time just before use: every column is packed
+ * once, as with a shared copy, but without the barrier and the round trip of the copy
+ * through L3, and each packed block is reused by every tile while it sits in L2.
+ * Measured (2:4, 2 threads, against the shared copy split by tiles, medians of paired
+ * runs on a shared machine): M = 64, N = 3136 +15-30%; M = 128, N = 784 +10-20% and
+ * more when the machine is busy (the barrier stalls); M = 256, N = 196 +5% (chunks of
+ * 16 tiles instead of one chunk of 32: -5%; private copies split by tiles, each thread
+ * packing all of X: -25%). Reading X in place instead of packing it was slower still:
+ * the m rows of a group are then ldx apart and the L1 prefetcher does not follow them. */
+#ifndef NM_PRIVATE_MAX_TILES
+#define NM_PRIVATE_MAX_TILES 32
+#endif
+
+int sk_nm_private_suits_avx512(const void *w, int64_t n, int threads) {
+    const sk_nm *a = w;
+    if (a->tiles > NM_PRIVATE_MAX_TILES) return 0;
+    return threads == 1 || nm_split_panels(nm_body_cols(n)).count >= 2 * (int64_t)threads;
+}
+
+size_t sk_nm_spmm_private_scratch_avx512(const sk_call *c, const sk_part *part) {
+    const sk_nm *a = c->weights;
+    const int64_t tail = nm_tail_cols(c->n, part->col_end);
+    return (size_t)(nm_kc_groups(a, c->params.kc) * a->m * NM_PANEL_COLS + tail * nm_few_cols_stride(c->k)) *
+           sizeof(float);
+}
+void sk_nm_run_spmm_private_avx512(const sk_call *c, const sk_part *part) {
+    const sk_nm *a = c->weights;
+    const int64_t kc_groups = nm_kc_groups(a, c->params.kc);
+    const int64_t tail = nm_tail_cols(c->n, part->col_end), body_end = part->col_end - tail;
+    float *panel_scratch = part->scratch;
+    if (part->col_begin < body_end) {
+        const nm_x_source src = {c->x, c->ldx, c->k, c->n, NULL, panel_scratch};
+        nm_gemm_rectangle_avx512(a, &src, part->row_begin, part->row_end, part->col_begin, body_end,
+                                 c->y, c->ldy, c->ep, kc_groups, part->row_end - part->row_begin);
+    }
+    if (tail) {
+        float *xc = panel_scratch + kc_groups * a->m * NM_PANEL_COLS;
+        nm_copy_columns(c->x, c->ldx, c->k, body_end, tail, xc, nm_few_cols_stride(c->k), 0, c->k);
+        nm_tail_tiles(c, body_end, tail, xc, part->row_begin, part->row_end);
+    }
 }
 
 /* ---- GEMV ------------------------------------------------------------------------ */
@@ -559,7 +602,7 @@ static void nm_gemv_tiles_avx512_b4(const sk_nm *a, const float *xc, float *y, i
     else nm_gemv_tiles_avx512(4, 0, a, xc, y, ldy, ep, b, e);
 }
 
-/* ---- Few columns (2 <= n_cols <= NM_FEW_COLS) -------------------------------------- */
+/* ---- Few columns (1 <= n_cols <= NM_FEW_COLS) -------------------------------------- */
 
 /* A 48-wide GEMM panel would waste most of its lanes here, so this is the GEMV kernel
  * with a column loop inside: the weights are streamed once, and each 16-value vector is
@@ -616,53 +659,52 @@ typedef void nm_few_cols_fn(const sk_nm *a, const float *xc, int64_t xstride, fl
         nm_few_cols_tiles_avx512(BITS, NCOLS, a, xc, xstride, y, ldy, ep, b, e);             \
     }
 #define NM_DEFINE_FEW_BITS(NCOLS) NM_DEFINE_FEW(1, NCOLS) NM_DEFINE_FEW(2, NCOLS) NM_DEFINE_FEW(4, NCOLS)
-NM_DEFINE_FEW_BITS(2) NM_DEFINE_FEW_BITS(3) NM_DEFINE_FEW_BITS(4) NM_DEFINE_FEW_BITS(5)
+NM_DEFINE_FEW_BITS(1) NM_DEFINE_FEW_BITS(2) NM_DEFINE_FEW_BITS(3) NM_DEFINE_FEW_BITS(4) NM_DEFINE_FEW_BITS(5)
 NM_DEFINE_FEW_BITS(6) NM_DEFINE_FEW_BITS(7) NM_DEFINE_FEW_BITS(8)
 
-static void nm_few_cols_avx512(const sk_nm *a, int64_t n_cols, const float *x, int64_t ldx,
-                               float *y, int64_t ldy, const sk_epilogue *ep, int threads,
-                               float *xc, int64_t xstride) {
+static void nm_few_cols_tiles(const sk_nm *a, int64_t ncols, const float *xc, int64_t xstride,
+                              float *y, int64_t ldy, const sk_epilogue *ep, int64_t t0, int64_t t1) {
 #define NM_FEW_ROW(NCOLS) {nm_few_cols_avx512_1_##NCOLS, nm_few_cols_avx512_2_##NCOLS, nm_few_cols_avx512_4_##NCOLS}
-    static nm_few_cols_fn *const table[NM_FEW_COLS - 1][3] = {
-        NM_FEW_ROW(2), NM_FEW_ROW(3), NM_FEW_ROW(4), NM_FEW_ROW(5), NM_FEW_ROW(6), NM_FEW_ROW(7), NM_FEW_ROW(8)};
+    static nm_few_cols_fn *const table[NM_FEW_COLS][3] = {
+        NM_FEW_ROW(1), NM_FEW_ROW(2), NM_FEW_ROW(3), NM_FEW_ROW(4), NM_FEW_ROW(5), NM_FEW_ROW(6), NM_FEW_ROW(7), NM_FEW_ROW(8)};
 #undef NM_FEW_ROW
-    nm_few_cols_fn *fn = table[n_cols - 2][a->index_bits == 1 ? 0 : a->index_bits == 2 ? 1 : 2];
-    for (int64_t c = 0; c < n_cols; c++) {
-        float *dst = xc + c * xstride;
-        for (int64_t i = 0; i < a->k; i++) dst[i] = x[i * ldx + c];
-        memset(dst + a->k, 0, (size_t)(xstride - a->k) * sizeof(float));
-    }
-    #pragma omp parallel num_threads(threads)
-    {
-        int64_t begin, end;
-        sk_partition(a->tiles, 1, omp_get_num_threads(), omp_get_thread_num(), &begin, &end);
-        fn(a, xc, xstride, y, ldy, ep, begin, end);
-    }
+    table[ncols - 1][a->index_bits == 1 ? 0 : a->index_bits == 2 ? 1 : 2](a, xc, xstride, y, ldy, ep, t0, t1);
 }
 
-void sk_f32_gemv_nm__avx512(const sk_nm *a, int64_t n_cols, const float *x, int64_t ldx,
-                            float *y, int64_t ldy, const sk_epilogue *ep, int threads) {
-    if (n_cols > 1) { /* called for 2..NM_FEW_COLS columns by the GEMM entry */
-        const int64_t xstride = (a->k + 32 + 15) / 16 * 16;
-        float *xc = (float *)sk_alloc((size_t)(n_cols * xstride) * sizeof(float));
-        if (!xc) { sk_f32_spmm_nm__scalar(a, n_cols, x, ldx, y, ldy, ep, threads); return; }
-        nm_few_cols_avx512(a, n_cols, x, ldx, y, ldy, ep, threads, xc, xstride);
-        sk_free(xc);
-        return;
-    }
-    /* contiguous x with 32 zero floats after it: the last window reads up to 2 groups */
-    float *xc = nm_copy_x_padded(x, ldx, a->k, 32);
-    if (!xc) { sk_f32_gemv_nm__scalar(a, n_cols, x, ldx, y, ldy, ep, threads); return; }
-    #pragma omp parallel num_threads(threads)
-    {
-        int64_t begin, end;
-        sk_partition(a->tiles, 1, omp_get_num_threads(), omp_get_thread_num(), &begin, &end);
-        const int pf = sk_nm_bytes(a) > (size_t)omp_get_num_threads() * NM_GEMV_PREFETCH_MIN_BYTES;
-        if (a->index_bits == 1) nm_gemv_tiles_avx512_b1(a, xc, y, ldy, ep, begin, end, pf);
-        else if (a->index_bits == 2) nm_gemv_tiles_avx512_b2(a, xc, y, ldy, ep, begin, end, pf);
-        else nm_gemv_tiles_avx512_b4(a, xc, y, ldy, ep, begin, end, pf);
-    }
-    sk_free(xc);
+/* The few-columns entry (2..NM_FEW_COLS columns): the columns copied, padded, into a
+ * shared buffer by the threads together; the threads then split the tiles. */
+size_t sk_nm_few_cols_shared_avx512(const sk_call *c, const sk_part *part) {
+    (void)part;
+    return (size_t)(c->n * nm_few_cols_stride(c->k)) * sizeof(float);
+}
+void sk_nm_few_cols_prepare_avx512(const sk_call *c, int64_t k_begin, int64_t k_end) {
+    nm_copy_columns(c->x, c->ldx, c->k, 0, c->n, c->shared, nm_few_cols_stride(c->k), k_begin, k_end);
+}
+void sk_nm_run_few_cols_avx512(const sk_call *c, const sk_part *part) {
+    nm_few_cols_tiles(c->weights, c->n, c->shared, nm_few_cols_stride(c->k), c->y, c->ldy, c->ep,
+                      part->row_begin, part->row_end);
+}
+
+/* GEMV: x copied contiguous with 32 zero floats after it (the last window reads up to
+ * 2 groups past its start). */
+#define NM_GEMV_PAD 32
+size_t sk_nm_gemv_shared_avx512(const sk_call *c, const sk_part *part) {
+    (void)part;
+    return (size_t)(c->k + NM_GEMV_PAD) * sizeof(float);
+}
+void sk_nm_gemv_prepare_avx512(const sk_call *c, int64_t k_begin, int64_t k_end) {
+    nm_fill_x_padded(c->shared, c->x, c->ldx, c->k, NM_GEMV_PAD, k_begin, k_end);
+}
+/* Tiles [begin, end) of the GEMV on a padded contiguous x. */
+static void nm_gemv_range(const sk_nm *a, const float *xc, float *y, int64_t ldy, const sk_epilogue *ep,
+                          int64_t begin, int64_t end, int threads) {
+    const int pf = sk_nm_bytes(a) > (size_t)threads * NM_GEMV_PREFETCH_MIN_BYTES;
+    if (a->index_bits == 1) nm_gemv_tiles_avx512_b1(a, xc, y, ldy, ep, begin, end, pf);
+    else if (a->index_bits == 2) nm_gemv_tiles_avx512_b2(a, xc, y, ldy, ep, begin, end, pf);
+    else nm_gemv_tiles_avx512_b4(a, xc, y, ldy, ep, begin, end, pf);
+}
+void sk_nm_run_gemv_avx512(const sk_call *c, const sk_part *part) {
+    nm_gemv_range(c->weights, c->shared, c->y, c->ldy, c->ep, part->row_begin, part->row_end, c->threads);
 }
 
 SK_END_ISA
