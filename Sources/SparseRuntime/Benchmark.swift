@@ -160,21 +160,21 @@ public enum Benchmark {
         var total = 0.0
         let reference = options.referenceKernel ? try ReferenceKernelCall(plan) : nil
         var referenceSamples: [Double] = []
-        input.values.withUnsafeBufferPointer { x in
-            output.withUnsafeMutableBufferPointer { y in
+        try input.values.withUnsafeBufferPointer { x in
+            try output.withUnsafeMutableBufferPointer { y in
                 let warmupStart = Clock.now()
                 repeat {
-                    plan.execute(x.baseAddress!, y.baseAddress!, stepSeconds: nil)
+                    try plan.execute(x.baseAddress!, y.baseAddress!, stepSeconds: nil)
                 } while Clock.now() - warmupStart < options.warmupSeconds
                 let start = Clock.now()
                 while samples.count < options.minimumIterations || Clock.now() - start < options.seconds {
                     for index in 0..<stepCount { iterationSeconds[index] = 0 }
                     let began = Clock.now()
-                    iterationSeconds.withUnsafeMutableBufferPointer { times in
-                        plan.execute(x.baseAddress!, y.baseAddress!, stepSeconds: times.baseAddress!)
+                    try iterationSeconds.withUnsafeMutableBufferPointer { times in
+                        try plan.execute(x.baseAddress!, y.baseAddress!, stepSeconds: times.baseAddress!)
                     }
                     samples.append(Clock.now() - began)
-                    if let reference { referenceSamples.append(reference.time()) }
+                    if let reference { referenceSamples.append(try reference.time()) }
                     // Per-step samples of at most ~4 M values (32 MB) feed the medians.
                     if stepSamples.count < 1 << 22 { stepSamples += iterationSeconds }
                 }
@@ -197,7 +197,7 @@ public enum Benchmark {
             let runnerUp = layer.choice?.runnerUp
             return LayerProfile(name: layer.name, kind: layer.kind, kernel: layer.kernel, ms: seconds * 1e3,
                                 percent: seconds / runTotal * 100, gflops: gflops, percentOfPeak: ofPeak,
-                                runnerUp: runnerUp.map { $0.format.description },
+                                runnerUp: runnerUp.map { $0.candidate.label },
                                 runnerUpMs: runnerUp.map { $0.seconds * Double(layer.calls) * 1e3 },
                                 choice: layer.choice?.source.rawValue, fused: layer.fused)
         }
@@ -229,12 +229,11 @@ final class ReferenceKernelCall {
     let layer: String
     let shape: String
     let flops: Double
-    private let weights: PreparedWeights
+    private let weights: WeightMatrix
     private let n: Int
     private let x: UnsafeMutablePointer<Float>
     private let y: UnsafeMutablePointer<Float>
-    private let isa: ISA
-    private let threads: Int
+    private let options: ExecutionOptions
 
     init(_ plan: Plan) throws {
         let steps = plan.steps.compactMap { $0 as? GemmStep }
@@ -249,17 +248,16 @@ final class ReferenceKernelCall {
         layer = largest.node
         shape = "\(m)x\(k)x\(n)"
         flops = 2 * Double(m) * Double(k) * Double(n)
-        let values = [Float](repeating: 0.01, count: m * k)
-        weights = try values.withUnsafeBufferPointer { buffer in
-            try PreparedWeights(buffer, rows: m, columns: k, format: .dense,
-                                structure: WeightStructure(rows: m, columns: k, nonzeros: m * k, nOfM: nil, block: nil))
+        do {
+            weights = try DenseWeights(try Matrix(rows: m, columns: k, values: [Float](repeating: 0.01, count: m * k)))
+        } catch {
+            throw RuntimeError(error)
         }
         x = .allocate(capacity: k * n)
         x.initialize(repeating: 0.5, count: k * n)
         y = .allocate(capacity: m * n)
         y.initialize(repeating: 0, count: m * n)
-        isa = plan.execution.isa
-        threads = plan.execution.threads
+        options = plan.execution
     }
 
     deinit {
@@ -267,11 +265,16 @@ final class ReferenceKernelCall {
         y.deallocate()
     }
 
-    /// Seconds of one call.
-    func time() -> Double {
+    /// Seconds of one call (the library's default kernel for the shape).
+    func time() throws -> Double {
         let start = Clock.now()
-        weights.multiply(n: n, x: x, ldx: n, y: y, ldy: n, bias: nil, residual: nil, ldResidual: n, activation: .none,
-                         isa: isa, threads: threads)
+        do {
+            try weights.multiply(x: UnsafeBufferPointer(start: x, count: weights.columns * n), ldx: n, columns: n,
+                                 into: UnsafeMutableBufferPointer(start: y, count: weights.rows * n), ldy: n,
+                                 checkFinite: false, options: options)
+        } catch {
+            throw RuntimeError(error)
+        }
         return Clock.now() - start
     }
 }

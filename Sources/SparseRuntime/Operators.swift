@@ -1,10 +1,8 @@
 internal import CSparseKernels
 import SparseKernels
 
-/// An element-wise nonlinearity fused into the store of a kernel or operator.
-public enum Activation: String, Sendable, Hashable, Codable, CaseIterable {
-    case none, relu, relu6, gelu
-
+extension Activation {
+    /// The operators' C enum (numbered as the kernels' `sk_activation`).
     var cValue: sk_op_act {
         switch self {
         case .none: SK_OP_ACT_NONE
@@ -13,6 +11,9 @@ public enum Activation: String, Sendable, Hashable, Codable, CaseIterable {
         case .gelu: SK_OP_ACT_GELU
         }
     }
+
+    /// The kernels' epilogue enum.
+    var kernelCValue: sk_activation { sk_activation(rawValue: cValue.rawValue) }
 }
 
 extension ISA {

@@ -91,9 +91,9 @@ public final class Plan: @unchecked Sendable {
     public func run(_ input: Tensor) throws -> Tensor {
         try validate(input)
         var output = [Float](repeating: 0, count: outputShape.reduce(1, *))
-        input.values.withUnsafeBufferPointer { x in
-            output.withUnsafeMutableBufferPointer { y in
-                execute(x.baseAddress!, y.baseAddress!, stepSeconds: nil)
+        try input.values.withUnsafeBufferPointer { x in
+            try output.withUnsafeMutableBufferPointer { y in
+                try execute(x.baseAddress!, y.baseAddress!, stepSeconds: nil)
             }
         }
         return try Tensor(shape: outputShape, values: output)
@@ -115,16 +115,16 @@ public final class Plan: @unchecked Sendable {
 
     /// Runs every step; `stepSeconds`, when given, accumulates each step's wall time.
     func execute(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
-                 stepSeconds: UnsafeMutablePointer<Double>?) {
+                 stepSeconds: UnsafeMutablePointer<Double>?) throws {
         let context = ExecutionContext(arena: arena.assumingMemoryBound(to: Float.self), offsets: memory.offsets,
                                        isa: execution.isa, threads: execution.threads, userInput: input, userOutput: output)
         guard let stepSeconds else {
-            for step in steps { step.run(context) }
+            for step in steps { try step.run(context) }
             return
         }
         var previous = Clock.now()
         for (index, step) in steps.enumerated() {
-            step.run(context)
+            try step.run(context)
             let now = Clock.now()
             stepSeconds[index] += now - previous
             previous = now

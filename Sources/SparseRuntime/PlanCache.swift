@@ -13,9 +13,9 @@ import SparseKernels
 /// candidates (the selector checks).
 public final class PlanCache: @unchecked Sendable {
     public struct Entry: Codable, Equatable, Sendable {
-        /// The chosen format (`WeightFormat.description`).
+        /// The chosen format and kernel (`KernelCandidate.description`).
         public var choice: String
-        /// Seconds per kernel call of every candidate, by format.
+        /// Seconds per kernel call of every candidate timed, by candidate.
         public var seconds: [String: Double]
     }
 
@@ -27,7 +27,7 @@ public final class PlanCache: @unchecked Sendable {
     }
 
     static let formatTag = "sift-plan-cache"
-    static let version = 1
+    static let version = 2
 
     /// Where the cache lives (nil: in memory only, nothing is read or written).
     public let path: String?
@@ -125,11 +125,11 @@ public final class PlanCache: @unchecked Sendable {
         }
         guard file.checksum == checksum(file.entries) else { return .failure(.reason("checksum mismatch")) }
         for (key, entry) in file.entries {
-            guard WeightFormat(parsing: entry.choice) != nil, entry.seconds[entry.choice] != nil else {
-                return .failure(.reason("entry \(key) names an unknown or untimed format \(entry.choice)"))
+            guard KernelCandidate(parsing: entry.choice) != nil, entry.seconds[entry.choice] != nil else {
+                return .failure(.reason("entry \(key) names an unknown or untimed kernel \(entry.choice)"))
             }
-            for (format, seconds) in entry.seconds where WeightFormat(parsing: format) == nil || !(seconds > 0 && seconds.isFinite) {
-                return .failure(.reason("entry \(key) has an invalid time \(seconds) for \(format)"))
+            for (candidate, seconds) in entry.seconds where KernelCandidate(parsing: candidate) == nil || !(seconds > 0 && seconds.isFinite) {
+                return .failure(.reason("entry \(key) has an invalid time \(seconds) for \(candidate)"))
             }
         }
         return .success(file.entries)

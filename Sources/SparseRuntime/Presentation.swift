@@ -25,9 +25,9 @@ extension Plan {
             var notes: [String] = []
             if let choice = layer.choice {
                 var text = choice.source.rawValue
-                if let up = choice.runnerUp, let mine = choice.seconds[choice.format] {
-                    text += String(format: " (%@ %.3f ms, runner-up %@ %.3f ms per call)", choice.format.description, mine * 1e3,
-                                   up.format.description, up.seconds * 1e3)
+                text += " " + choice.chosen.label
+                if let up = choice.runnerUp, let mine = choice.seconds[choice.chosen] {
+                    text += String(format: " %.3f ms, runner-up %@ %.3f ms per call", mine * 1e3, up.candidate.label, up.seconds * 1e3)
                 }
                 notes.append(text)
             }

@@ -111,7 +111,8 @@ public enum Runtime {
             for g in 0..<step.groups {
                 try layer.weights.withUnsafeBufferPointer { all in
                     let slice = UnsafeBufferPointer(rebasing: all[(g * perGroup)..<((g + 1) * perGroup)])
-                    let structure = try WeightStructure.detect(slice, rows: step.rowsPerGroup, columns: step.reduction)
+                    let structure = try WeightStructure.detect(slice, rows: step.rowsPerGroup, columns: step.reduction,
+                                                               declared: layer.declared.pattern)
                     let (choice, prepared) = try selector.select(slice, structure: structure, columns: step.callColumns,
                                                                  threads: step.callThreads(threads))
                     step.kernels.append(prepared)
@@ -121,6 +122,11 @@ public enum Runtime {
                 }
             }
             step.work.nonzeroFLOPs = 2 * Double(nonzeros) * Double(step.columns)
+            do {
+                step.callOptions = try ExecutionOptions(isa: options.execution.isa, threads: step.callThreads(threads))
+            } catch {
+                throw RuntimeError(error)
+            }
         }
         phase("choose and prepare kernels")
         for step in lowering.steps {

@@ -1,4 +1,5 @@
 internal import CSparseKernels
+import SparseKernels
 
 /// What a weight matrix's zeros allow, detected from the weights themselves (not from
 /// the pattern the network declares): the formats a layer may be offered.
@@ -31,7 +32,12 @@ public struct WeightStructure: Hashable, Sendable {
 
     /// Scans a `rows x columns` row-major matrix (in C: this runs on every weight of the
     /// network when a plan is built, debug builds included).
-    static func detect(_ weights: UnsafeBufferPointer<Float>, rows: Int, columns: Int) throws -> WeightStructure {
+    ///
+    /// N:M candidates are the power-of-two groups (2, 4, 8, 16: what N:M masks use) and
+    /// the group of the pattern the network declares, if it is N:M: a random 90% mask
+    /// also "is" 4:15, which no N:M kernel would run well.
+    static func detect(_ weights: UnsafeBufferPointer<Float>, rows: Int, columns: Int,
+                       declared: SparsityPattern? = nil) throws -> WeightStructure {
         var result = sk_op_structure()
         guard sk_op_detect_structure(Int64(rows), Int64(columns), weights.baseAddress, Int64(columns), &result) == 0 else {
             throw RuntimeError.memoryLimit("cannot allocate the \(rows)x\(columns) byte map to detect a weight's structure")
@@ -41,25 +47,35 @@ public struct WeightStructure: Hashable, Sendable {
         // (2:4 rather than 4:8: fewer index bits, same work).
         var best: (n: Int, m: Int)?
         let maxima = withUnsafeBytes(of: result.nm_max) { Array($0.bindMemory(to: Int64.self)) }
-        for m in 2...16 where maxima[m] >= 0 {
+        var groups = [2, 4, 8, 16]
+        if case .nOfM(_, let m)? = declared, !groups.contains(m) { groups.append(m) }
+        for m in groups where m <= KernelCapabilities.nmMaxGroupSize {
             let n = max(1, Int(maxima[m]))
             guard n < m else { continue }
             if let current = best, Double(n) / Double(m) >= Double(current.n) / Double(current.m) { continue }
             best = (n, m)
         }
-        // Blocks: exact shapes (stored area == nonzeros), largest area first, then the
-        // squarer shape.
+        // Blocks: exact shapes (the stored blocks' in-bounds area == nonzeros: every
+        // stored block is full), largest block first, then the squarer shape.
         var block: (rows: Int, columns: Int)?
-        let counts = withUnsafeBytes(of: result.blocks) { Array($0.bindMemory(to: Int64.self)) }
+        let areas = withUnsafeBytes(of: result.block_area) { Array($0.bindMemory(to: Int64.self)) }
         let edgeCount = Int(SK_OP_BLOCK_EDGE_COUNT)
         for i in 0..<edgeCount {
             for j in 0..<edgeCount {
-                let count = counts[i * edgeCount + j]
                 let r = Int(sk_op_block_edge(Int32(i))), c = Int(sk_op_block_edge(Int32(j)))
-                guard count >= 0, Int(count) * r * c == nonzeros, r * c > 1 else { continue }
+                guard Int(areas[i * edgeCount + j]) == nonzeros, r * c > 1,
+                      KernelCapabilities.bsrBlockEdges.contains(r), KernelCapabilities.bsrBlockEdges.contains(c) else { continue }
+                // Compared by the block's extent within the matrix (a 32-row block of a
+                // 16-row matrix is a 16-row block), then the smaller (unclipped) shape,
+                // then the squarer one.
                 if let current = block {
-                    let area = r * c, currentArea = current.rows * current.columns
-                    if area < currentArea || (area == currentArea && abs(r - c) >= abs(current.rows - current.columns)) { continue }
+                    let area = min(r, rows) * min(c, columns), currentArea = min(current.rows, rows) * min(current.columns, columns)
+                    if area < currentArea { continue }
+                    if area == currentArea {
+                        let (nominal, currentNominal) = (r * c, current.rows * current.columns)
+                        if nominal > currentNominal { continue }
+                        if nominal == currentNominal && abs(r - c) >= abs(current.rows - current.columns) { continue }
+                    }
                 }
                 block = (r, c)
             }
@@ -69,14 +85,7 @@ public struct WeightStructure: Hashable, Sendable {
                                block: nonzeros < rows * columns ? block : nil)
     }
 
-    /// The largest supported block shape that tiles the matrix (any matrix can be stored
-    /// in it, with zero-filled blocks): used when BSR is forced on a layer with no exact
-    /// block structure.
-    var largestTilingBlock: (rows: Int, columns: Int)? {
-        let edges = [32, 16, 8, 4, 2, 1]
-        for edge in edges {
-            if rows % edge == 0 && columns % edge == 0 { return (edge, edge) }
-        }
-        return nil
-    }
+    /// The block shape BSR uses on a layer with no exact block structure when it is forced
+    /// (any matrix can be stored in it, zero-filled): 4x4.
+    var fallbackBlock: (rows: Int, columns: Int) { (4, 4) }
 }

@@ -345,6 +345,10 @@ import SparseKernels
         s = try blocks.withUnsafeBufferPointer { try WeightStructure.detect($0, rows: 32, columns: 64) }
         #expect(s.block?.rows == 8 && s.block?.columns == 4)
         #expect(s.nonzeros == 32 * 64 / 2)
+        // Ragged: 8x4 blocks on a 30x22 matrix (edge blocks 6 rows, 2 columns) are exact.
+        let ragged = matrix(30, 22) { r, c in (r / 8 + c / 4) % 2 == 0 }
+        s = try ragged.withUnsafeBufferPointer { try WeightStructure.detect($0, rows: 30, columns: 22) }
+        #expect(s.block?.rows == 8 && s.block?.columns == 4, "\(String(describing: s.block))")
         // Dense: nothing to offer but dense.
         let dense = matrix(8, 8) { _, _ in true }
         s = try dense.withUnsafeBufferPointer { try WeightStructure.detect($0, rows: 8, columns: 8) }
@@ -353,9 +357,11 @@ import SparseKernels
         // Unstructured at 90%: CSR, and the N:M its densest group allows.
         let sparse = matrix(64, 96) { _, _ in generator.nextUnit() < 0.1 }
         s = try sparse.withUnsafeBufferPointer { try WeightStructure.detect($0, rows: 64, columns: 96) }
-        let brute = (2...16).filter { 96 % $0 == 0 }.compactMap { m -> (Int, Int)? in
-            var most = 0
-            for r in 0..<64 { for g in stride(from: 0, to: 96, by: m) { most = max(most, (0..<m).filter { sparse[r * 96 + g + $0] != 0 }.count) } }
+        let brute = (2...16).compactMap { m -> (Int, Int)? in
+            var most = 0  // groups of m along K, the last one short when m does not divide 96
+            for r in 0..<64 {
+                for g in stride(from: 0, to: 96, by: m) { most = max(most, (g..<min(96, g + m)).filter { sparse[r * 96 + $0] != 0 }.count) }
+            }
             return most < m ? (max(1, most), m) : nil
         }.min { Double($0.0) / Double($0.1) < Double($1.0) / Double($1.1) || (Double($0.0) / Double($0.1) == Double($1.0) / Double($1.1) && $0.1 < $1.1) }
         #expect(s.nOfM?.n == brute?.0 && s.nOfM?.m == brute?.1)

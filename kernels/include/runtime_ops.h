@@ -82,44 +82,32 @@ typedef struct sk_op_conv_geometry {
 void sk_op_im2col(const sk_op_conv_geometry *g, int64_t batch, const float *x, int64_t ldx,
                   int64_t col_begin, int64_t col_end, float *out, int64_t ldo, sk_isa isa, int threads);
 
-/* A weight product Y = epilogue(W·X) on strided buffers, with the signature the
- * runtime's drivers call: `weights` is a prepared sk_dense / sk_csr / sk_nm / sk_bsr and
- * the function the matching sk_op_multiply_* below. */
-typedef void (*sk_op_multiply_fn)(const void *weights, int64_t n, const float *x, int64_t ldx, float *y,
-                                  int64_t ldy, const sk_epilogue *ep, sk_isa isa, int threads);
-void sk_op_multiply_dense(const void *weights, int64_t n, const float *x, int64_t ldx, float *y, int64_t ldy,
-                          const sk_epilogue *ep, sk_isa isa, int threads);
-void sk_op_multiply_csr(const void *weights, int64_t n, const float *x, int64_t ldx, float *y, int64_t ldy,
-                        const sk_epilogue *ep, sk_isa isa, int threads);
-void sk_op_multiply_nm(const void *weights, int64_t n, const float *x, int64_t ldx, float *y, int64_t ldy,
-                       const sk_epilogue *ep, sk_isa isa, int threads);
-void sk_op_multiply_bsr(const void *weights, int64_t n, const float *x, int64_t ldx, float *y, int64_t ldy,
-                        const sk_epilogue *ep, sk_isa isa, int threads);
-
 /* A convolution as im2col + weight product, for each group g:
- *   Y[g] = act(W[g] · im2col(X[g]) + bias[g] + residual[g])
+ *   Y[g] = activation(W[g] · im2col(X[g]) + bias[g] + residual[g])
  * run with the columns (output positions x batch) split between threads: each thread
  * builds the im2col block of `chunk` of its columns in its own scratch and multiplies it
- * at once (kernel threads = 1), so the block is written and read by the same core while
- * it is in that core's cache, and threads never wait for each other. */
+ * at once with registry kernel `kernel` on one thread (sk_kernel_run), so the block is
+ * written and read by the same core while it is in that core's cache, and threads never
+ * wait for each other. */
 typedef struct sk_op_conv_gemm {
     sk_op_conv_geometry geometry;  /* one group: channels = C_in / groups */
     int64_t batch;
     const float *x;                /* input, channel-major, row stride ldx */
     int64_t ldx;
     int64_t groups, rows_per_group, reduction;
-    const void *const *weights;    /* one prepared matrix per group */
-    sk_op_multiply_fn multiply;
+    const void *const *weights;    /* one prepared matrix per group (all of `kernel`'s family) */
+    int kernel;                    /* registry index */
     const float *bias;             /* groups * rows_per_group, or NULL */
     const float *residual;         /* like y, or NULL */
-    int fused_relu;                /* ReLU in the kernels' epilogue */
-    sk_op_act act;                 /* an activation the kernels do not fuse, applied per chunk */
+    sk_activation activation;
     float *y;                      /* groups * rows_per_group rows of `columns`, row stride `columns` */
     int64_t columns;
     int64_t chunk;                 /* columns per im2col block */
     float *scratch;                /* threads * reduction * chunk floats */
 } sk_op_conv_gemm;
-void sk_op_conv_gemm_run(const sk_op_conv_gemm *c, sk_isa isa, int threads);
+/* Returns 0, or -1 when a kernel refused a call (the runtime validated every call shape
+ * when it chose the kernel, so this does not happen). */
+int sk_op_conv_gemm_run(const sk_op_conv_gemm *c, sk_isa isa, int threads);
 
 /* Depthwise convolution (groups == channels == output channels) with its epilogue:
  * y[c] = act(conv(x[c], w[c]) + bias[c]); w is channels x (kernel_h*kernel_w), bias may be
@@ -169,22 +157,25 @@ void sk_op_add_positions(int64_t dim, int64_t tokens, int64_t batch, const float
 /* ---- Weight structure ------------------------------------------------------------------ */
 
 /* What the zeros of a rows x k weight matrix allow, so the runtime offers each layer only
- * the kernels its actual mask can run:
+ * the kernels its actual mask can run. Any shape: the last group along K and the edge
+ * blocks may be short (the kernels store them padded).
  *   nonzeros;
  *   nm_max[m] for m in 2..16: the most nonzeros in any group of m consecutive weights
- *     along K (so the matrix is nm_max[m]:m), or -1 when k % m != 0;
+ *     along K (the last group holds k % m when m does not divide k): the matrix is
+ *     nm_max[m]:m (entries 0 and 1 unused);
  *   blocks[i][j]: nonzero blocks of SK_OP_BLOCK_EDGES[i] rows x SK_OP_BLOCK_EDGES[j]
- *     columns, or -1 when the block does not tile the matrix. A block shape is exact for
- *     the mask when blocks * area == nonzeros' blocks' area, i.e. every stored block is full. */
+ *     columns, and block_area[i][j] the in-bounds entries they cover: the block shape is
+ *     exact for the mask when block_area == nonzeros (every stored block is full). */
 #define SK_OP_BLOCK_EDGE_COUNT 6
 typedef struct sk_op_structure {
     int64_t nonzeros;
     int64_t nm_max[17];
     int64_t blocks[SK_OP_BLOCK_EDGE_COUNT][SK_OP_BLOCK_EDGE_COUNT];
+    int64_t block_area[SK_OP_BLOCK_EDGE_COUNT][SK_OP_BLOCK_EDGE_COUNT];
 } sk_op_structure;
 /* The block edges counted (those the BSR kernels support): 1, 2, 4, 8, 16, 32. */
 int64_t sk_op_block_edge(int index);
-/* Returns 0, or -1 when the scratch (rows x k / 1 bytes) cannot be allocated. */
+/* Returns 0, or -1 when the scratch (2 x rows x k bytes) cannot be allocated. */
 int sk_op_detect_structure(int64_t rows, int64_t k, const float *w, int64_t ldw, sk_op_structure *out);
 
 /* ---- Layout changes -------------------------------------------------------------------- */

@@ -3,6 +3,7 @@
  * accumulators, 2 loads and 6 broadcasts per 12 FMAs); see attention_avx512.c. */
 #include "ops_internal.h"
 #include <immintrin.h>
+#include "../common/sk_activation_avx2.h"
 
 SK_BEGIN_AVX2
 #include "vec_avx2.h"

@@ -8,6 +8,7 @@
  *            stop at the tile's last query (P[j][i] = 0 for j > i). */
 #include "ops_internal.h"
 #include <immintrin.h>
+#include "../common/sk_activation_avx512.h"
 
 SK_BEGIN_AVX512
 #include "vec_avx512.h"

@@ -1,5 +1,5 @@
 /* Scalar attention of one (sample, head): the reference of the vector variants, with the
- * same algorithm and summation orders (only exp differs: libm here, a polynomial there).
+ * same algorithm and summation orders (and the kernels' exp): the vector variants give the same bits.
  *   st[j][i] = scale * sum_d k[d][j] q[d][i]         scores, transposed (key-major)
  *   column softmax over j (j <= i when causal)         max, then exp and sums
  *   out[d][i] = sum_j v[d][j] st[j][i] / sum_i         context, normalised at the store */
@@ -24,7 +24,7 @@ void sk_op_attention_head__scalar(const sk_op_attention_head *a) {
         if (a->causal) /* zeros left of the diagonal: the context product reads P[j][i<j] */
             for (int64_t i = sk_op_max(0, j - SK_OP_ATTENTION_MARGIN); i < j; i++) a->st[j * T + i] = 0.0f;
         for (int64_t i = a->causal ? j : 0; i < T; i++) {
-            float e = expf(a->st[j * T + i] - a->colmax[i]);
+            float e = sk_exp_scalar(a->st[j * T + i] - a->colmax[i]);
             a->st[j * T + i] = e;
             a->colsum[i] += e;
         }

@@ -2,6 +2,7 @@
  * per tap; 3x3 keeps its 9 weights in registers. */
 #include "ops_internal.h"
 #include <immintrin.h>
+#include "../common/sk_activation_avx2.h"
 
 SK_BEGIN_AVX2
 #include "vec_avx2.h"

@@ -2,6 +2,7 @@
  * per tap; 3x3 (the MobileNetV2 case) keeps its 9 weights in registers. */
 #include "ops_internal.h"
 #include <immintrin.h>
+#include "../common/sk_activation_avx512.h"
 
 SK_BEGIN_AVX512
 #include "vec_avx512.h"

@@ -1,6 +1,7 @@
 /* AVX2 element-wise spans and LayerNorm (8 floats per vector, masked tails). */
 #include "ops_internal.h"
 #include <immintrin.h>
+#include "../common/sk_activation_avx2.h"
 
 SK_BEGIN_AVX2
 #include "vec_avx2.h"

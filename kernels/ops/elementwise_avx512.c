@@ -1,6 +1,7 @@
 /* AVX-512 element-wise spans and LayerNorm (16 floats per vector, masked tails). */
 #include "ops_internal.h"
 #include <immintrin.h>
+#include "../common/sk_activation_avx512.h"
 
 SK_BEGIN_AVX512
 #include "vec_avx512.h"

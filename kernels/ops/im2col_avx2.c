@@ -2,6 +2,7 @@
  * stores, stride 1 only; other strides take the scalar rows. */
 #include "ops_internal.h"
 #include <immintrin.h>
+#include "../common/sk_activation_avx2.h"
 
 SK_BEGIN_AVX2
 #include "vec_avx2.h"

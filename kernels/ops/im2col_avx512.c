@@ -10,6 +10,7 @@
  *   16 columns; stride 2 loads 32 consecutive inputs and keeps the even ones. */
 #include "ops_internal.h"
 #include <immintrin.h>
+#include "../common/sk_activation_avx512.h"
 
 SK_BEGIN_AVX512
 #include "vec_avx512.h"

@@ -7,23 +7,11 @@
 #include "../common/sk_internal.h"
 #include "../include/runtime_ops.h"
 
-/* sqrt(2/pi) and the cubic coefficient of the tanh-approximated GELU. */
-#define SK_GELU_C 0.7978845608028654f
-#define SK_GELU_A 0.044715f
-
-/* The scalar definition of every activation: the reference the vector variants are
- * tested against, and what scalar paths use. */
-static inline float sk_op_act_scalar(sk_op_act act, float v) {
-    switch (act) {
-    case SK_OP_ACT_RELU: return v > 0.0f ? v : 0.0f;
-    case SK_OP_ACT_RELU6: return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
-    case SK_OP_ACT_GELU: {
-        float z = SK_GELU_C * v * (1.0f + SK_GELU_A * v * v);
-        return v / (1.0f + expf(-2.0f * z));
-    }
-    default: return v;
-    }
-}
+/* Every activation, scalar: the kernels' epilogue definition (common/sk_activation.h:
+ * their own exp and the GELU as v / (1 + e^(-2u))), so an activation gives the same bits
+ * whether a kernel's store or a runtime operator applies it, on every ISA. sk_op_act and
+ * sk_activation number the activations alike. */
+static inline float sk_op_act_scalar(sk_op_act act, float v) { return sk_activate_scalar(v, (int)act); }
 
 static inline int64_t sk_op_min(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t sk_op_max(int64_t a, int64_t b) { return a > b ? a : b; }

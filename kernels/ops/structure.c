@@ -1,7 +1,8 @@
 /* Detects which sparse formats a weight matrix's zeros allow (see runtime_ops.h). One
- * pass builds a byte map of nonzeros; block counts come from OR-reducing it, first
- * along K (widths 1..32), then along the rows, so all 36 block shapes cost about as
- * much as a few passes over the matrix. */
+ * pass builds a byte map of nonzeros; block counts come from OR-reducing it, first along
+ * K (widths 1, 2, 4 .. 32: each level ORs pairs of the previous one, a lone last block
+ * kept), then along the rows, so all 36 block shapes cost a few passes over the matrix.
+ * Shapes need not divide: the last group along K and the edge blocks are short. */
 #include "ops_internal.h"
 
 static const int64_t edges[SK_OP_BLOCK_EDGE_COUNT] = {1, 2, 4, 8, 16, 32};
@@ -10,8 +11,8 @@ int64_t sk_op_block_edge(int index) { return edges[index]; }
 
 int sk_op_detect_structure(int64_t rows, int64_t k, const float *w, int64_t ldw, sk_op_structure *out) {
     memset(out, 0, sizeof *out);
-    uint8_t *map = malloc((size_t)(rows * k));      /* nonzero map, then OR-reduced along K */
-    uint8_t *reduced = malloc((size_t)(rows * k));   /* the map for the current block width */
+    uint8_t *map = malloc((size_t)(rows * k));      /* nonzero map */
+    uint8_t *reduced = malloc((size_t)(rows * k));  /* the map OR-reduced along K to the current width */
     if (!map || !reduced) {
         free(map);
         free(reduced);
@@ -26,51 +27,47 @@ int sk_op_detect_structure(int64_t rows, int64_t k, const float *w, int64_t ldw,
         }
     out->nonzeros = nonzeros;
 
-    for (int m = 0; m <= 16; m++) out->nm_max[m] = -1;
     for (int m = 2; m <= 16; m++) {
-        if (k % m != 0) continue;
         int64_t most = 0;
         for (int64_t r = 0; r < rows; r++)
             for (int64_t g = 0; g < k; g += m) {
-                int64_t count = 0;
-                for (int i = 0; i < m; i++) count += map[r * k + g + i];
+                int64_t count = 0, end = sk_op_min(k, g + m);
+                for (int64_t i = g; i < end; i++) count += map[r * k + i];
                 if (count > most) most = count;
             }
         out->nm_max[m] = most;
     }
 
-    /* reduced holds, for width edges[j], one byte per (row, column block). */
     memcpy(reduced, map, (size_t)(rows * k));
-    int64_t width_blocks = k;
+    int64_t width_blocks = k;  /* blocks per row at the current width */
     for (int j = 0; j < SK_OP_BLOCK_EDGE_COUNT; j++) {
-        int64_t c = edges[j];
-        if (j > 0) { /* halve the width: OR pairs of the previous level */
-            if (width_blocks % 2 != 0) {
-                for (int jj = j; jj < SK_OP_BLOCK_EDGE_COUNT; jj++)
-                    for (int i = 0; i < SK_OP_BLOCK_EDGE_COUNT; i++) out->blocks[i][jj] = -1;
-                break;
-            }
-            int64_t half = width_blocks / 2;
+        const int64_t c = edges[j];
+        if (j > 0) { /* halve: block b of this level ORs blocks 2b and 2b+1 of the previous one */
+            int64_t half = (width_blocks + 1) / 2;
             for (int64_t r = 0; r < rows; r++)
-                for (int64_t b = 0; b < half; b++)
-                    reduced[r * half + b] = reduced[r * width_blocks + 2 * b] | reduced[r * width_blocks + 2 * b + 1];
+                for (int64_t b = 0; b < half; b++) {
+                    uint8_t v = reduced[r * width_blocks + 2 * b];
+                    if (2 * b + 1 < width_blocks) v |= reduced[r * width_blocks + 2 * b + 1];
+                    reduced[r * half + b] = v;  /* never overwrites an unread entry */
+                }
             width_blocks = half;
         }
-        (void)c;
         for (int i = 0; i < SK_OP_BLOCK_EDGE_COUNT; i++) {
-            int64_t r_edge = edges[i];
-            if (rows % r_edge != 0) {
-                out->blocks[i][j] = -1;
-                continue;
-            }
-            int64_t count = 0;
-            for (int64_t r0 = 0; r0 < rows; r0 += r_edge)
+            const int64_t re = edges[i];
+            int64_t count = 0, area = 0;
+            for (int64_t r0 = 0; r0 < rows; r0 += re) {
+                const int64_t height = sk_op_min(re, rows - r0);
                 for (int64_t b = 0; b < width_blocks; b++) {
                     uint8_t any = 0;
-                    for (int64_t r = r0; r < r0 + r_edge; r++) any |= reduced[r * width_blocks + b];
-                    count += any;
+                    for (int64_t r = r0; r < r0 + height; r++) any |= reduced[r * width_blocks + b];
+                    if (any) {
+                        count++;
+                        area += height * sk_op_min(c, k - b * c);
+                    }
                 }
+            }
             out->blocks[i][j] = count;
+            out->block_area[i][j] = area;
         }
     }
     free(map);

@@ -85,39 +85,35 @@ final class GemmStep: Step {
     var scratch: [BufferID] { im2colBuffer.map { [$0] } ?? [] }
 
     var kernel: String {
-        let format = choices.first.map { $0.format.description } ?? "?"
-        let lowering = im2colBuffer != nil ? "im2col+" : ""
-        let separate = PreparedWeights.fusedActivations.contains(activation) ? "" : "+\(activation.rawValue)"
-        return lowering + format + separate
+        let format = kernels.first.map { $0.format.description } ?? "?"
+        return (im2colBuffer != nil ? "im2col+" : "") + format
     }
 
     /// The N and the threads of each kernel call (what the kernels are timed on).
     var callColumns: Int { im2colBuffer != nil ? min(chunkColumns, columns) : columns }
     func callThreads(_ threads: Int) -> Int { perThread ? 1 : threads }
 
-    func run(_ context: ExecutionContext) {
+    /// Options of each kernel call, set with the kernels.
+    var callOptions: ExecutionOptions?
+
+    func run(_ context: ExecutionContext) throws {
         let x = UnsafePointer(context.buffer(input))
         let y = context.buffer(output)
         let r = residual.map { UnsafePointer(context.buffer($0)) }
-        let fusedActivation = PreparedWeights.fusedActivations.contains(activation) ? activation : .none
-        let totalRows = rowsPerGroup * groups
+        guard let options = callOptions else { throw RuntimeError.unsupported("\(node): no kernel was chosen (a compiler bug)") }
         guard let convolution, let im2colBuffer else {
             for g in 0..<groups {
-                kernels[g].multiply(n: columns, x: x + g * reduction * inputColumns, ldx: inputColumns,
-                                    y: y + g * rowsPerGroup * columns, ldy: columns,
-                                    bias: bias.map { UnsafePointer($0 + g * rowsPerGroup) },
-                                    residual: r.map { $0 + g * rowsPerGroup * columns }, ldResidual: columns,
-                                    activation: fusedActivation, isa: context.isa, threads: context.threads)
-            }
-            if fusedActivation != activation {
-                Operators.activation(activation, rows: totalRows, columns: columns, x: y, ldx: columns, y: y, ldy: columns,
-                                     isa: context.isa, threads: context.threads)
+                try kernels[g].multiply(n: columns, x: x + g * reduction * inputColumns, ldx: inputColumns,
+                                        y: y + g * rowsPerGroup * columns, ldy: columns,
+                                        bias: bias.map { UnsafePointer($0 + g * rowsPerGroup) },
+                                        residual: r.map { $0 + g * rowsPerGroup * columns }, ldResidual: columns,
+                                        activation: activation, options: options)
             }
             return
         }
         let patches = context.buffer(im2colBuffer)
         if perThread {
-            runPerThread(context, convolution: convolution, x: x, y: y, residual: r, patches: patches, fused: fusedActivation)
+            try runPerThread(context, convolution: convolution, x: x, y: y, residual: r, patches: patches)
             return
         }
         var start = 0
@@ -127,31 +123,31 @@ final class GemmStep: Step {
                 Operators.im2col(convolution, batch: batch, x: x + g * convolution.channels * inputColumns, ldx: inputColumns,
                                  columns: start..<(start + width), out: patches, ldo: width, isa: context.isa,
                                  threads: context.threads)
-                kernels[g].multiply(n: width, x: patches, ldx: width, y: y + g * rowsPerGroup * columns + start, ldy: columns,
-                                    bias: bias.map { UnsafePointer($0 + g * rowsPerGroup) },
-                                    residual: r.map { $0 + g * rowsPerGroup * columns + start }, ldResidual: columns,
-                                    activation: fusedActivation, isa: context.isa, threads: context.threads)
-            }
-            if fusedActivation != activation {  // while the chunk is still in cache
-                Operators.activation(activation, rows: totalRows, columns: width, x: y + start, ldx: columns, y: y + start,
-                                     ldy: columns, isa: context.isa, threads: context.threads)
+                try kernels[g].multiply(n: width, x: patches, ldx: width, y: y + g * rowsPerGroup * columns + start, ldy: columns,
+                                        bias: bias.map { UnsafePointer($0 + g * rowsPerGroup) },
+                                        residual: r.map { $0 + g * rowsPerGroup * columns + start }, ldResidual: columns,
+                                        activation: activation, options: options)
             }
             start += width
         }
     }
 
+    /// One OpenMP team over the columns: each thread copies its chunks and multiplies them
+    /// with the chosen kernel on one thread (`sk_op_conv_gemm_run`). The call shapes were
+    /// validated through SparseKernels' multiply when the kernel was timed.
     private func runPerThread(_ context: ExecutionContext, convolution: ConvGeometry, x: UnsafePointer<Float>,
                               y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
-                              patches: UnsafeMutablePointer<Float>, fused: Activation) {
-        let handles = kernels.map { Optional($0.cHandle) }
-        handles.withUnsafeBufferPointer { weights in
+                              patches: UnsafeMutablePointer<Float>) throws {
+        let handles = kernels.map { Optional($0.matrix.preparedHandle) }
+        let status = handles.withUnsafeBufferPointer { weights in
             var call = sk_op_conv_gemm(
                 geometry: convolution.cValue, batch: Int64(batch), x: x, ldx: Int64(inputColumns), groups: Int64(groups),
                 rows_per_group: Int64(rowsPerGroup), reduction: Int64(reduction), weights: weights.baseAddress,
-                multiply: kernels[0].cMultiply, bias: bias.map { UnsafePointer($0) }, residual: residual,
-                fused_relu: fused == .relu ? 1 : 0, act: fused == activation ? Activation.none.cValue : activation.cValue,
-                y: y, columns: Int64(columns), chunk: Int64(chunkColumns), scratch: patches)
-            sk_op_conv_gemm_run(&call, context.isa.runtimeCValue, Int32(context.threads))
+                kernel: Int32(kernels[0].kernel.index), bias: bias.map { UnsafePointer($0) }, residual: residual,
+                activation: activation.kernelCValue, y: y, columns: Int64(columns), chunk: Int64(chunkColumns),
+                scratch: patches)
+            return sk_op_conv_gemm_run(&call, context.isa.runtimeCValue, Int32(context.threads))
         }
+        guard status == 0 else { throw RuntimeError.unsupported("\(node): kernel \(kernels[0].kernel.name) refused a call") }
     }
 }

@@ -46,7 +46,7 @@ final class ImportStep: Step {
         self.batch = batch
     }
 
-    func run(_ context: ExecutionContext) {
+    func run(_ context: ExecutionContext) throws {
         layout.toPlan(context.userInput, context.buffer(output), batch: batch, threads: context.threads)
     }
 }
@@ -66,7 +66,7 @@ final class ExportStep: Step {
         self.batch = batch
     }
 
-    func run(_ context: ExecutionContext) {
+    func run(_ context: ExecutionContext) throws {
         layout.toUser(context.buffer(input), context.userOutput, batch: batch, threads: context.threads)
     }
 }

@@ -43,7 +43,7 @@ final class DepthwiseStep: Step {
         self.work = StepWork(nonzeroFLOPs: 2 * macs, denseFLOPs: 2 * macs)
     }
 
-    func run(_ context: ExecutionContext) {
+    func run(_ context: ExecutionContext) throws {
         Operators.depthwise(geometry, batch: batch, x: context.buffer(input), weights: weights.readOnly, bias: bias?.readOnly,
                             act: activation, y: context.buffer(output), scratch: context.buffer(padded),
                             isa: context.isa, threads: context.threads)
@@ -73,7 +73,7 @@ final class AffineStep: Step {
         self.activation = activation
     }
 
-    func run(_ context: ExecutionContext) {
+    func run(_ context: ExecutionContext) throws {
         Operators.channelAffine(rows: rows, columns: columns, x: context.buffer(input), scale: scale.readOnly,
                                 shift: shift.readOnly, act: activation, y: context.buffer(output),
                                 isa: context.isa, threads: context.threads)
@@ -96,7 +96,7 @@ final class ActivationStep: Step {
         self.activation = activation
     }
 
-    func run(_ context: ExecutionContext) {
+    func run(_ context: ExecutionContext) throws {
         Operators.activation(activation, rows: 1, columns: count, x: context.buffer(input), ldx: count,
                              y: context.buffer(output), ldy: count, isa: context.isa, threads: context.threads)
     }
@@ -120,7 +120,7 @@ final class AddStep: Step {
         self.activation = activation
     }
 
-    func run(_ context: ExecutionContext) {
+    func run(_ context: ExecutionContext) throws {
         Operators.add(inputs.map { UnsafePointer(context.buffer($0)) }, count: count, y: context.buffer(output),
                       act: activation, isa: context.isa, threads: context.threads)
     }
@@ -144,7 +144,7 @@ final class LayerNormStep: Step {
         self.beta = OwnedFloats(beta)
     }
 
-    func run(_ context: ExecutionContext) {
+    func run(_ context: ExecutionContext) throws {
         Operators.layerNorm(features: features, columns: columns, x: context.buffer(input), gamma: gamma.readOnly,
                             beta: beta.readOnly, epsilon: Float(Graph.normEpsilon), y: context.buffer(output),
                             isa: context.isa, threads: context.threads)
@@ -181,7 +181,7 @@ final class AttentionStep: Step {
         self.work = StepWork(nonzeroFLOPs: 4 * products, denseFLOPs: 4 * products)
     }
 
-    func run(_ context: ExecutionContext) {
+    func run(_ context: ExecutionContext) throws {
         Operators.attention(width: width, heads: heads, tokens: tokens, batch: batch, causal: causal,
                             scale: Float(1 / Double(width / heads).squareRoot()),
                             q: context.buffer(q), k: context.buffer(k), v: context.buffer(v), out: context.buffer(output),
@@ -205,7 +205,7 @@ final class PoolStep: Step {
         self.batch = batch
     }
 
-    func run(_ context: ExecutionContext) {
+    func run(_ context: ExecutionContext) throws {
         Operators.pool(max: isMax, geometry, batch: batch, x: context.buffer(input), y: context.buffer(output),
                        threads: context.threads)
     }
@@ -227,7 +227,7 @@ final class GlobalAveragePoolStep: Step {
         self.positions = positions
     }
 
-    func run(_ context: ExecutionContext) {
+    func run(_ context: ExecutionContext) throws {
         Operators.globalAveragePool(channels: channels, batch: batch, positions: positions, x: context.buffer(input),
                                     y: context.buffer(output), threads: context.threads)
     }
@@ -251,7 +251,7 @@ final class FlattenStep: Step {
         self.positions = positions
     }
 
-    func run(_ context: ExecutionContext) {
+    func run(_ context: ExecutionContext) throws {
         let x = context.buffer(input), y = context.buffer(output), block = batch * positions
         for c in 0..<channels {
             Operators.swapAxes(batch, positions, inner: 1, x: x + c * block, y: y + c * block, threads: context.threads)
@@ -275,7 +275,7 @@ final class EmbeddingStep: Step {
         self.table = OwnedFloats(table)
     }
 
-    func run(_ context: ExecutionContext) {
+    func run(_ context: ExecutionContext) throws {
         Operators.embedding(dim: dim, count: count, ids: context.buffer(input), table: table.readOnly,
                             y: context.buffer(output), threads: context.threads)
     }
@@ -298,7 +298,7 @@ final class PositionStep: Step {
         self.table = OwnedFloats(table)
     }
 
-    func run(_ context: ExecutionContext) {
+    func run(_ context: ExecutionContext) throws {
         Operators.addPositions(dim: dim, tokens: tokens, batch: batch, x: context.buffer(input), table: table.readOnly,
                                y: context.buffer(output), threads: context.threads)
     }

@@ -44,7 +44,7 @@ protocol Step: AnyObject {
     var work: StepWork { get }
     /// What runs it, for `--explain` and the profile ("csr", "im2col+dense", "avx512"...).
     var kernel: String { get }
-    func run(_ context: ExecutionContext)
+    func run(_ context: ExecutionContext) throws
 }
 
 extension Step {
