@@ -82,6 +82,8 @@ public struct BenchmarkResult: Codable, Sendable {
     public var cachedLayers: Int
     /// The whole model's rate: nonzero FLOPs per median latency.
     public var modelGFLOPS: Double
+    /// Every timed iteration's latency (ms), in order (not in the JSON).
+    public var samplesMs: [Double] = []
     /// When asked for: our dense kernel alone on the largest weight layer's shape, timed
     /// in the same run between the model's iterations (framework overhead check).
     public var referenceKernel: ReferenceKernel?
@@ -210,7 +212,7 @@ public enum Benchmark {
             let gflops = reference.flops / max(seconds, .leastNormalMagnitude) / 1e9
             referenceResult = .init(layer: reference.layer, shape: reference.shape, gflops: gflops, modelFraction: modelGFLOPS / gflops)
         }
-        return BenchmarkResult(
+        var result = BenchmarkResult(
             model: plan.network.name, batchSize: plan.batchSize, threads: plan.execution.threads,
             isa: plan.execution.isa.rawValue, cpu: MachineSignature.cpuModel,
             itemsPerSecond: Double(iterations * plan.batchSize) / max(total, .leastNormalMagnitude),
@@ -219,6 +221,43 @@ public enum Benchmark {
             nonzeroFLOPs: nonzeroFLOPs, denseFLOPs: plan.layers.reduce(0) { $0 + $1.denseFLOPs },
             compileSeconds: plan.compileSeconds, timedLayers: plan.timedLayers, cachedLayers: plan.cachedLayers,
             modelGFLOPS: modelGFLOPS, referenceKernel: referenceResult, layers: layers)
+        result.samplesMs = samples.map { $0 * 1e3 }
+        return result
+    }
+}
+
+extension Benchmark {
+    /// Times `plan` in slices alternating with `baseline` (same load for both on a busy
+    /// machine): `rounds` slices of `seconds / rounds` each, after a warm-up of both.
+    /// Returns `plan`'s result (its profile from its own slices) and the baseline's median
+    /// latency over its slices.
+    public static func paired(_ plan: Plan, input: Tensor, against baseline: Plan, input baselineInput: Tensor,
+                              options: BenchmarkOptions, rounds: Int = 5) throws -> (result: BenchmarkResult, baselineMedianMs: Double) {
+        let slice = BenchmarkOptions(seconds: options.seconds / Double(max(1, rounds)), warmupSeconds: 0,
+                                     minimumIterations: max(1, options.minimumIterations / max(1, rounds)), measurePeak: false)
+        var warm = slice
+        warm.seconds = 0
+        warm.warmupSeconds = options.warmupSeconds
+        _ = try run(baseline, input: baselineInput, options: warm)
+        _ = try run(plan, input: input, options: warm)
+        var baselineSamples: [Double] = []
+        var results: [BenchmarkResult] = []
+        for _ in 0..<max(1, rounds) {
+            let b = try run(baseline, input: baselineInput, options: slice)
+            baselineSamples += b.samplesMs
+            results.append(try run(plan, input: input, options: slice))
+        }
+        // The profile of the middle slice; latency and throughput over all of them.
+        var merged = results[results.count / 2]
+        let samples = results.flatMap(\.samplesMs)
+        let seconds = results.reduce(0) { $0 + $1.seconds }
+        merged.latencyMs = LatencyStatistics(milliseconds: samples)
+        merged.iterations = samples.count
+        merged.seconds = seconds
+        merged.itemsPerSecond = Double(samples.count * plan.batchSize) / max(seconds, .leastNormalMagnitude)
+        merged.samplesMs = samples
+        merged.modelGFLOPS = merged.nonzeroFLOPs / max(merged.latencyMs.median, .leastNormalMagnitude) / 1e6
+        return (merged, LatencyStatistics(milliseconds: baselineSamples).median)
     }
 }
 

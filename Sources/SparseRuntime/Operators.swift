@@ -129,7 +129,7 @@ enum Operators {
         sk_op_add_positions(Int64(dim), Int64(tokens), Int64(batch), x, table, y, Int32(threads))
     }
 
-    static func swapAxes(_ a: Int, _ b: Int, inner: Int, x: Input, y: Output, threads: Int) {
-        sk_op_swap_axes(Int64(a), Int64(b), Int64(inner), x, y, Int32(threads))
+    static func swapAxes(_ a: Int, _ b: Int, inner: Int, x: Input, y: Output, isa: ISA, threads: Int) {
+        sk_op_swap_axes(Int64(a), Int64(b), Int64(inner), x, y, isa.runtimeCValue, Int32(threads))
     }
 }

@@ -168,18 +168,35 @@ public enum Sweep {
             throw RuntimeError.invalidArgument(error.description)
         }
         var label = ""
+        // The dense baseline's plan stays compiled: every other point is timed in slices
+        // alternating with it, and its ratio is of the two medians of those slices (on a
+        // shared machine, load changes between two back-to-back measurements; alternating
+        // slices see the same load).
+        var baselinePlan: (plan: Plan, input: Tensor)?
         return try plan.run(shard: shard, columns: Row.header, measure: { configuration, baseline in
             let transformed = try configuration.network(from: dense)
             let parameters = try ParameterStore.initialize(transformed.network, options: .init(seed: seed))
             let compiled = try Runtime.compile(transformed.network, parameters: parameters, options: options)
             for warning in compiled.warnings { progress("warning: \(warning)") }
-            let result = try Benchmark.run(compiled, input: compiled.syntheticInput(seed: seed), options: benchmark)
+            let input = compiled.syntheticInput(seed: seed)
             let reference = try baseline.map { try Row(cells: $0) }
+            var result: BenchmarkResult
+            var relative: Double
+            if configuration.isDense || baselinePlan == nil {
+                result = try Benchmark.run(compiled, input: input, options: benchmark)
+                relative = result.latencyMs.median / (reference?.medianLatencyMs ?? result.latencyMs.median)
+                if configuration.isDense { baselinePlan = (compiled, input) }
+            } else {
+                let paired = try Benchmark.paired(compiled, input: input, against: baselinePlan!.plan, input: baselinePlan!.input,
+                                                  options: benchmark)
+                result = paired.result
+                relative = result.latencyMs.median / paired.baselineMedianMs
+            }
             let row = Row(model: configuration.model, transform: configuration.transform.rawValue, sparsity: configuration.sparsity,
                           bodySparsity: transformed.sparsity, pattern: configuration.pattern.description, batch: compiled.batchSize,
                           threads: compiled.execution.threads, itemsPerSecond: result.itemsPerSecond,
                           medianLatencyMs: result.latencyMs.median,
-                          relativeLatency: result.latencyMs.median / (reference?.medianLatencyMs ?? result.latencyMs.median),
+                          relativeLatency: relative,
                           relativeNonzeroFLOPs: result.nonzeroFLOPs / 1e9 / (reference?.nonzeroGFLOPs ?? result.nonzeroFLOPs / 1e9),
                           nonzeroGFLOPs: result.nonzeroFLOPs / 1e9, peakMemoryBytes: result.peakMemoryBytes, iterations: result.iterations)
             progress(String(format: "%@: %.1f items/s, median %.3f ms, %.3fx dense latency, %.3fx dense nonzero FLOPs (plan: %d timed, %d cached)",

@@ -314,14 +314,18 @@ import SparseKernels
                 #expect(summed[d * tokens * batch + n] == e + positions[(n % tokens) * dim + d])
             }
         }
-        for (a, b, inner) in [(3, 5, 1), (67, 45, 1), (4, 3, 49), (1, 9, 2)] {
+        for (a, b, inner) in [(3, 5, 1), (67, 45, 1), (200, 131, 1), (4, 3, 49), (1, 9, 2)] {
             let x = Self.values(a * b * inner, seed: UInt64(a))
-            var y = [Float](repeating: .nan, count: x.count)
-            Operators.swapAxes(a, b, inner: inner, x: x, y: &y, threads: 2)
-            for i in 0..<a {
-                for j in 0..<b {
-                    for p in 0..<inner { #expect(y[(j * a + i) * inner + p] == x[(i * b + j) * inner + p]) }
+            for isa in Self.isas {
+                var y = [Float](repeating: .nan, count: x.count)
+                Operators.swapAxes(a, b, inner: inner, x: x, y: &y, isa: isa, threads: 2)
+                var same = true
+                for i in 0..<a {
+                    for j in 0..<b {
+                        for p in 0..<inner where y[(j * a + i) * inner + p] != x[(i * b + j) * inner + p] { same = false }
+                    }
                 }
+                #expect(same, "\(isa) \(a)x\(b)x\(inner)")
             }
         }
     }

@@ -50,9 +50,16 @@ import SparseKernels
         switch corruption {
         case "garbage": text = "\u{0}\u{7f}not json at all"
         case "truncated": text = String(text.prefix(text.count / 2))
-        case "checksum":  // a plausible edit: every choice flipped to dense, checksum left alone
-            text = text.replacingOccurrences(of: "\"choice\" : \"csr\"", with: "\"choice\" : \"dense\"")
-            text = text.replacingOccurrences(of: "\"choice\" : \"nm", with: "\"choice\" : \"dense\", \"x\" : \"nm")
+        case "checksum":  // a plausible edit: each choice set to its slowest candidate, checksum left alone
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            var entries = try #require(object["entries"] as? [String: [String: Any]])
+            for (key, var entry) in entries {
+                let seconds = try #require(entry["seconds"] as? [String: Double])
+                entry["choice"] = seconds.max { $0.value < $1.value }?.key
+                entries[key] = entry
+            }
+            object["entries"] = entries
+            text = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
         default:  // valid checksum, but a format that does not exist
             let entries: [String: PlanCache.Entry] = ["k": PlanCache.Entry(choice: "magic", seconds: ["magic": 1])]
             text = "{\"format\":\"sift-plan-cache\",\"version\":1,\"entries\":{\"k\":{\"choice\":\"magic\",\"seconds\":{\"magic\":1}}},\"checksum\":\"\(PlanCache.checksum(entries))\"}"

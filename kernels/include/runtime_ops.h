@@ -181,9 +181,10 @@ int sk_op_detect_structure(int64_t rows, int64_t k, const float *w, int64_t ldw,
 /* ---- Layout changes -------------------------------------------------------------------- */
 
 /* y[j][i][p] = x[i][j][p] for i < a, j < b, p < inner: swaps the two outer axes of an
- * a x b x inner array ([batch, C, H*W] <-> [C, batch, H*W], or with inner = 1 a plain
- * transpose, blocked for the caches). */
-void sk_op_swap_axes(int64_t a, int64_t b, int64_t inner, const float *x, float *y, int threads);
+ * a x b x inner array ([batch, C, H*W] <-> [C, batch, H*W]; with inner = 1 a plain
+ * transpose, in 8x8 register blocks on AVX2/AVX-512: GPT's logits, [vocabulary, B·T] ->
+ * [B·T, vocabulary], are hundreds of MB). */
+void sk_op_swap_axes(int64_t a, int64_t b, int64_t inner, const float *x, float *y, sk_isa isa, int threads);
 
 #ifdef __cplusplus
 }

@@ -142,9 +142,15 @@ void sk_op_add_positions(int64_t dim, int64_t tokens, int64_t batch, const float
     }
 }
 
-#define TRANSPOSE_TILE 32
+#define TRANSPOSE_TILE 64
 
-void sk_op_swap_axes(int64_t a, int64_t b, int64_t inner, const float *x, float *y, int threads) {
+void sk_op_transpose_block__scalar(const float *x, float *y, int64_t a, int64_t b, int64_t i0, int64_t i1,
+                                   int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; j++)
+        for (int64_t i = i0; i < i1; i++) y[j * a + i] = x[i * b + j];
+}
+
+void sk_op_swap_axes(int64_t a, int64_t b, int64_t inner, const float *x, float *y, sk_isa isa, int threads) {
     if (inner > 1) {
 #pragma omp parallel for num_threads(team(a * b * inner, b, threads)) schedule(static)
         for (int64_t j = 0; j < b; j++)
@@ -152,15 +158,15 @@ void sk_op_swap_axes(int64_t a, int64_t b, int64_t inner, const float *x, float 
                 memcpy(y + (j * a + i) * inner, x + (i * b + j) * inner, (size_t)inner * sizeof(float));
         return;
     }
-    /* A plain a x b -> b x a transpose in square tiles, so both sides touch whole lines. */
-    const int64_t tiles_j = (b + TRANSPOSE_TILE - 1) / TRANSPOSE_TILE;
-#pragma omp parallel for num_threads(team(a * b, tiles_j, threads)) schedule(static)
-    for (int64_t tj = 0; tj < tiles_j; tj++) {
-        int64_t j0 = tj * TRANSPOSE_TILE, j1 = sk_op_min(b, j0 + TRANSPOSE_TILE);
-        for (int64_t i0 = 0; i0 < a; i0 += TRANSPOSE_TILE) {
-            int64_t i1 = sk_op_min(a, i0 + TRANSPOSE_TILE);
-            for (int64_t j = j0; j < j1; j++)
-                for (int64_t i = i0; i < i1; i++) y[j * a + i] = x[i * b + j];
-        }
+    /* A plain a x b -> b x a transpose in square tiles (both sides touch whole lines),
+     * the larger side split between threads. */
+    void (*block)(const float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t) =
+        isa >= SK_ISA_AVX2 ? sk_op_transpose_block__avx2 : sk_op_transpose_block__scalar;
+    const int64_t tiles_i = (a + TRANSPOSE_TILE - 1) / TRANSPOSE_TILE, tiles_j = (b + TRANSPOSE_TILE - 1) / TRANSPOSE_TILE;
+#pragma omp parallel for num_threads(team(a * b, tiles_i * tiles_j, threads)) schedule(static)
+    for (int64_t tile = 0; tile < tiles_i * tiles_j; tile++) {
+        int64_t ti = tile / tiles_j, tj = tile % tiles_j;
+        int64_t i0 = ti * TRANSPOSE_TILE, j0 = tj * TRANSPOSE_TILE;
+        block(x, y, a, b, i0, sk_op_min(a, i0 + TRANSPOSE_TILE), j0, sk_op_min(b, j0 + TRANSPOSE_TILE));
     }
 }

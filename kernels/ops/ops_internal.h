@@ -53,6 +53,13 @@ static inline sk_op_im2col_block_fn sk_op_im2col_block_for(sk_isa isa) {
         }                                                                                    \
     } while (0)
 
+/* Transposes rows [i0, i1) x columns [j0, j1) of x (a x b, row stride b) into y (b x a,
+ * row stride a). */
+void sk_op_transpose_block__scalar(const float *x, float *y, int64_t a, int64_t b, int64_t i0, int64_t i1,
+                                   int64_t j0, int64_t j1);
+void sk_op_transpose_block__avx2(const float *x, float *y, int64_t a, int64_t b, int64_t i0, int64_t i1,
+                                 int64_t j0, int64_t j1);
+
 /* ---- Element-wise spans: n contiguous floats -------------------------------------- */
 #define SK_OP_DECLARE_ELEMENTWISE(isa)                                                     \
     void sk_op_act_span__##isa(sk_op_act act, int64_t n, const float *x, float *y);        \

@@ -1,3 +1,5 @@
+import SparseKernels
+
 /// The user's tensors are `[batch] + shape` (PyTorch order); inside the plan every value
 /// is channel-major (`runtime_ops.h`). These steps convert at the edges of a run, and
 /// count in its time: a user pays for them too.
@@ -9,23 +11,23 @@ enum UserLayout: Sendable {
     /// Token ids `[T]`: `[B, T]` is already `[1, B·T]`.
     case tokens(count: Int)
 
-    func toPlan(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, threads: Int) {
+    func toPlan(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, isa: ISA, threads: Int) {
         switch self {
         case .image(let channels, let positions):
-            Operators.swapAxes(batch, channels, inner: positions, x: x, y: y, threads: threads)
+            Operators.swapAxes(batch, channels, inner: positions, x: x, y: y, isa: isa, threads: threads)
         case .features(let rows, let columns):
-            Operators.swapAxes(columns, rows, inner: 1, x: x, y: y, threads: threads)
+            Operators.swapAxes(columns, rows, inner: 1, x: x, y: y, isa: isa, threads: threads)
         case .tokens(let count):
             y.update(from: x, count: count)
         }
     }
 
-    func toUser(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, threads: Int) {
+    func toUser(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, isa: ISA, threads: Int) {
         switch self {
         case .image(let channels, let positions):
-            Operators.swapAxes(channels, batch, inner: positions, x: x, y: y, threads: threads)
+            Operators.swapAxes(channels, batch, inner: positions, x: x, y: y, isa: isa, threads: threads)
         case .features(let rows, let columns):
-            Operators.swapAxes(rows, columns, inner: 1, x: x, y: y, threads: threads)
+            Operators.swapAxes(rows, columns, inner: 1, x: x, y: y, isa: isa, threads: threads)
         case .tokens(let count):
             y.update(from: x, count: count)
         }
@@ -47,7 +49,7 @@ final class ImportStep: Step {
     }
 
     func run(_ context: ExecutionContext) throws {
-        layout.toPlan(context.userInput, context.buffer(output), batch: batch, threads: context.threads)
+        layout.toPlan(context.userInput, context.buffer(output), batch: batch, isa: context.isa, threads: context.threads)
     }
 }
 
@@ -67,6 +69,6 @@ final class ExportStep: Step {
     }
 
     func run(_ context: ExecutionContext) throws {
-        layout.toUser(context.buffer(input), context.userOutput, batch: batch, threads: context.threads)
+        layout.toUser(context.buffer(input), context.userOutput, batch: batch, isa: context.isa, threads: context.threads)
     }
 }

@@ -254,7 +254,7 @@ final class FlattenStep: Step {
     func run(_ context: ExecutionContext) throws {
         let x = context.buffer(input), y = context.buffer(output), block = batch * positions
         for c in 0..<channels {
-            Operators.swapAxes(batch, positions, inner: 1, x: x + c * block, y: y + c * block, threads: context.threads)
+            Operators.swapAxes(batch, positions, inner: 1, x: x + c * block, y: y + c * block, isa: context.isa, threads: context.threads)
         }
     }
 }
