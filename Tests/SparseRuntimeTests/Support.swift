@@ -10,8 +10,8 @@ enum Small {
                                        imageSize: imageSize ?? (variant == .cifar ? 8 : 32)))
     }
 
-    /// GPT-3-shaped in everything but size: 2 pre-LayerNorm blocks of 12 heads, d_ff = 4 d_model.
-    static func gpt(dModel: Int = 48, sequence: Int = 16, vocabulary: Int = 50) throws -> Network {
+    /// GPT-3-Small-shaped but narrow: 2 pre-LayerNorm blocks of 12 heads, d_ff = 4 d_model, sequence 64.
+    static func gpt(dModel: Int = 48, sequence: Int = 64, vocabulary: Int = 50) throws -> Network {
         try GPT.build(GPT.Config(name: "gpt-small-2", dModel: dModel, dFF: 4 * dModel, layers: 2, heads: 12,
                                  vocabulary: vocabulary, sequenceLength: sequence))
     }
