@@ -21,7 +21,7 @@ public struct PlanLayer: Sendable {
 
 /// A compiled network: steps, the arena they run in, and the prepared weights. Built by
 /// `Runtime.compile`; `run` executes one batch. A plan runs one batch at a time (its
-/// arena is reused), so share it between threads only with a lock.
+/// arena is reused): concurrent calls wait for each other.
 public final class Plan: @unchecked Sendable {
     public let network: Network
     public let batchSize: Int
@@ -48,6 +48,7 @@ public final class Plan: @unchecked Sendable {
     let memory: MemoryPlan
     let buffers: [BufferSpec]
     private let arena: UnsafeMutableRawPointer
+    private let running = NSLock()
     /// Vocabulary size when the input is token ids (they are validated against it).
     private let vocabulary: Int?
 
@@ -116,6 +117,8 @@ public final class Plan: @unchecked Sendable {
     /// Runs every step; `stepSeconds`, when given, accumulates each step's wall time.
     func execute(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
                  stepSeconds: UnsafeMutablePointer<Double>?) throws {
+        running.lock()
+        defer { running.unlock() }
         let context = ExecutionContext(arena: arena.assumingMemoryBound(to: Float.self), offsets: memory.offsets,
                                        isa: execution.isa, threads: execution.threads, userInput: input, userOutput: output)
         guard let stepSeconds else {
