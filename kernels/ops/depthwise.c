@@ -22,7 +22,7 @@ int64_t sk_op_depthwise_scratch_floats(const sk_op_conv_geometry *g) {
 
 /* Copies plane x (height x width) into the zeroed phase scratch. */
 static void fill_phases(const sk_op_conv_geometry *g, const float *x, float *scratch,
-                        int64_t row_stride, int64_t phase_floats) {
+                        int64_t row_stride, int64_t phase_floats, sk_isa isa) {
     memset(scratch, 0, (size_t)(g->stride * phase_floats) * sizeof(float));
     const int64_t s = g->stride, p = g->padding;
     for (int64_t iy = 0; iy < g->height; iy++) {
@@ -31,9 +31,20 @@ static void fill_phases(const sk_op_conv_geometry *g, const float *x, float *scr
             memcpy(scratch + (iy + p) * row_stride + p, src, (size_t)g->width * sizeof(float));
             continue;
         }
+        float *row = scratch + (iy + p) * row_stride;
+        if (s == 2 && isa == SK_ISA_AVX512) {
+            sk_op_dw_split_row__avx512(src, g->width, p, row, row + phase_floats);
+            continue;
+        }
+        /* Padded column ix + p lives in phase (ix + p) % s at (ix + p) / s: walked with
+         * counters, not a division per element. */
+        int64_t phase = p % s, at = p / s;
         for (int64_t ix = 0; ix < g->width; ix++) {
-            int64_t column = ix + p;
-            scratch[(column % s) * phase_floats + (iy + p) * row_stride + column / s] = src[ix];
+            row[phase * phase_floats + at] = src[ix];
+            if (++phase == s) {
+                phase = 0;
+                at++;
+            }
         }
     }
 }
@@ -60,7 +71,7 @@ void sk_op_depthwise_conv(const sk_op_conv_geometry *g, int64_t batch, const flo
         sk_partition(planes, 1, omp_get_num_threads(), omp_get_thread_num(), &p0, &p1);
         for (int64_t index = p0; index < p1 && scratch; index++) {
             int64_t c = index / batch, b = index % batch;
-            fill_phases(g, x + c * batch * in_plane + b * in_plane, scratch, row_stride, phase_floats);
+            fill_phases(g, x + c * batch * in_plane + b * in_plane, scratch, row_stride, phase_floats, isa);
             sk_op_dw_plane job = {
                 .phases = scratch, .phase_floats = phase_floats, .row_stride = row_stride,
                 .stride = g->stride, .kernel_h = g->kernel_h, .kernel_w = g->kernel_w,

@@ -43,4 +43,18 @@ void sk_op_dw_plane__avx512(const sk_op_dw_plane *p) {
     }
 }
 
+void sk_op_dw_split_row__avx512(const float *src, int64_t width, int64_t pad, float *phase0, float *phase1) {
+    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    float *even_phase = (pad & 1) ? phase1 : phase0, *odd_phase = (pad & 1) ? phase0 : phase1;
+    for (int64_t ix = 0; ix < width; ix += 32) {
+        const int64_t left = width - ix;
+        __m512 lo = _mm512_maskz_loadu_ps(sk_mask16(left), src + ix);
+        __m512 hi = _mm512_maskz_loadu_ps(sk_mask16(left - 16), src + ix + 16);
+        /* element ix + 2k (even offset) and ix + 2k + 1 (odd offset) */
+        _mm512_mask_storeu_ps(even_phase + (ix + pad) / 2, sk_mask16((left + 1) / 2), _mm512_permutex2var_ps(lo, evens, hi));
+        _mm512_mask_storeu_ps(odd_phase + (ix + 1 + pad) / 2, sk_mask16(left / 2), _mm512_permutex2var_ps(lo, odds, hi));
+    }
+}
+
 SK_END_ISA

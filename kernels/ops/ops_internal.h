@@ -94,6 +94,10 @@ typedef struct sk_op_dw_plane {
 /* Vector slack (floats) every phase row carries past its data. */
 #define SK_OP_DW_SLACK 16
 
+/* Copies one input row into stride-2 phase rows: padded column ix + pad goes to phase
+ * (ix + pad) % 2, position (ix + pad) / 2. */
+void sk_op_dw_split_row__avx512(const float *src, int64_t width, int64_t pad, float *phase0, float *phase1);
+
 void sk_op_dw_plane__scalar(const sk_op_dw_plane *p);
 void sk_op_dw_plane__avx2(const sk_op_dw_plane *p);
 void sk_op_dw_plane__avx512(const sk_op_dw_plane *p);
