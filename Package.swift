@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SiftSweep", targets: ["SiftSweep"]),
         .library(name: "DataflowSim", targets: ["DataflowSim"]),
         .library(name: "SiftONNX", targets: ["SiftONNX"]),
+        .library(name: "SparseRuntime", targets: ["SparseRuntime"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
     dependencies: [
@@ -51,6 +52,8 @@ let package = Package(
         // sparsity detection at -Onone takes minutes.
         .target(name: "SiftONNX", dependencies: ["SparseIFT", "SiftCore"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
+        // The inference runtime: compiles networks onto the kernels (C operators in kernels/ops).
+        .target(name: "SparseRuntime", dependencies: ["SparseIFT", "SparseKernels", "CSparseKernels", "SiftSweep"]),
         .executableTarget(
             name: "sift",
             dependencies: [
@@ -61,6 +64,7 @@ let package = Package(
                 "DataflowSim",
                 "SiftReport",
                 "SiftONNX",
+                "SparseRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,5 +76,6 @@ let package = Package(
         .testTarget(name: "DataflowSimTests", dependencies: ["DataflowSim", "SparseIFT", "SiftCore"]),
         .testTarget(name: "SiftReportTests", dependencies: ["SiftReport", "SiftSweep", "SparseKernels"]),
         .testTarget(name: "SiftONNXTests", dependencies: ["SiftONNX", "SparseIFT", "SiftCore"]),
+        .testTarget(name: "SparseRuntimeTests", dependencies: ["SparseRuntime", "SparseIFT", "SparseKernels", "CSparseKernels"]),
     ]
 )

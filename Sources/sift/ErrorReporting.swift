@@ -6,6 +6,7 @@ import SiftSweep
 import SiftONNX
 import SparseIFT
 import SparseKernels
+import SparseRuntime
 
 /// Runs a command's work; a library error (bad input of any kind) becomes one clear line
 /// on stderr and exit code 2, never a trap and never a stack of framework text.
@@ -26,4 +27,5 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 private func isLibraryError(_ error: any Error) -> Bool {
     error is KernelError || error is SiftCoreError || error is SparseIFTError || error is SweepError
         || error is ReportError || error is ONNXError || error is SimulatorError
+        || error is RuntimeError
 }
