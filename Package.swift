@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
         .library(name: "SiftSweep", targets: ["SiftSweep"]),
+        .library(name: "DataflowSim", targets: ["DataflowSim"]),
+        .library(name: "SiftONNX", targets: ["SiftONNX"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
     dependencies: [
@@ -42,6 +44,13 @@ let package = Package(
         // `sift report`: plots, tables, the index page, the machine description and the
         // report's sweeps, over small protocols the CLI fills with the runtime and simulator.
         .target(name: "SiftReport", dependencies: ["SiftSweep", "SparseIFT", "SparseKernels"]),
+        // The CS-2-like dataflow simulator: pure Swift on top of the Sparse-IFT IR (no C).
+        .target(name: "DataflowSim", dependencies: ["SiftCore", "SparseIFT", "SiftSweep"], exclude: ["README.md"]),
+        // ONNX export and import, pure Swift (its own protobuf subset). Optimized even in
+        // debug builds, like the kernels: moving GPT-sized weights through transposes and
+        // sparsity detection at -Onone takes minutes.
+        .target(name: "SiftONNX", dependencies: ["SparseIFT", "SiftCore"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
         .executableTarget(
             name: "sift",
             dependencies: [
@@ -49,15 +58,19 @@ let package = Package(
                 "SparseKernels",
                 "SparseIFT",
                 "SiftSweep",
+                "DataflowSim",
                 "SiftReport",
+                "SiftONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SiftCoreTests", dependencies: ["SiftCore"]),
         .testTarget(name: "SparseKernelsTests", dependencies: ["SparseKernels"]),
         .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT"]),
-        .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels"]),
+        .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels", "SiftONNX", "SparseIFT"]),
         .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
+        .testTarget(name: "DataflowSimTests", dependencies: ["DataflowSim", "SparseIFT", "SiftCore"]),
         .testTarget(name: "SiftReportTests", dependencies: ["SiftReport", "SiftSweep", "SparseKernels"]),
+        .testTarget(name: "SiftONNXTests", dependencies: ["SiftONNX", "SparseIFT", "SiftCore"]),
     ]
 )
