@@ -6,15 +6,14 @@ import SparseKernels
 #if canImport(SparseRuntime)
 import SparseRuntime
 #endif
-#if canImport(DataflowSim)
 import DataflowSim
-#endif
 
 /// The one file that wires `sift report` to the CPU runtime and the accelerator
 /// simulator, as libraries. Each adapter turns a report point into a library call. The
-/// adapters compile in when their module is part of this build (`canImport`); without
-/// it, the backend is reported as missing, with the reason, and the report shows only
-/// what was really measured or simulated.
+/// runtime adapter compiles in when SparseRuntime is part of this build (`canImport`;
+/// after adding the module to the `sift` target, rebuild this file: an incremental build
+/// does not re-evaluate `canImport` in an unchanged file); without it, the backend is
+/// reported as missing, with the reason, and the report shows only what was measured.
 enum ReportBackendFactory {
     /// The sweeps whose shard CSVs `sift report --merge a.csv b.csv` recognises by their
     /// columns: the report's own, and those of the runtime and simulator sweeps.
@@ -24,10 +23,8 @@ enum ReportBackendFactory {
         sweeps.append(.init(name: "sift run sweep", columns: SparseRuntime.Sweep.Row.header,
                             measured: SparseRuntime.Sweep.measuredColumns))
         #endif
-        #if canImport(DataflowSim)
         sweeps.append(.init(name: "sift simulate sweep", columns: DataflowSim.Sweep.columns,
                             measured: Set(DataflowSim.Sweep.measuredColumns)))
-        #endif
         return sweeps
     }
 
@@ -42,19 +39,7 @@ enum ReportBackendFactory {
             what: "CPU runtime sweep (whole networks)",
             reason: "the CPU inference runtime (SparseRuntime, `sift run`, issue 7) is not in this build"))
         #endif
-        #if canImport(DataflowSim)
         accelerator = try SimulatorBackend(config: acceleratorConfig ?? "wse2", mode: acceleratorMode ?? "analytical")
-        #else
-        missing.append(MissingBackend(
-            what: "accelerator sweeps (networks and single product)",
-            reason: "the dataflow simulator (DataflowSim, `sift simulate`, issue 8) is not in this build"))
-        if let acceleratorConfig {
-            throw ReportError.invalidArgument("--accelerator-config \(acceleratorConfig): the simulator is not in this build")
-        }
-        if let acceleratorMode {
-            throw ReportError.invalidArgument("--accelerator-mode \(acceleratorMode): the simulator is not in this build")
-        }
-        #endif
         return ReportBackends(cpuRuntime: runtime, accelerator: accelerator, missing: missing)
     }
 }
@@ -89,7 +74,6 @@ struct RuntimeBackend: CPURuntimeBackend {
 }
 #endif
 
-#if canImport(DataflowSim)
 /// `sift simulate`'s engine, on the config named by `--accelerator-config` (a file, or a
 /// name in configs/). What the simulator says about its own fidelity (which products
 /// ran cycle by cycle, which were composed) is collected into the report's notes.
@@ -140,4 +124,3 @@ final class SimulatorBackend: AcceleratorBackend {
         return SimulatedProduct(cycles: report.cycles, seconds: report.seconds, cyclesByCause: report.breakdown.named.map { ($0.0, $0.1) })
     }
 }
-#endif
