@@ -3,48 +3,32 @@ import SiftCore
 import SiftReport
 import SparseIFT
 import SparseKernels
-#if canImport(SparseRuntime)
 import SparseRuntime
-#endif
 import DataflowSim
 
 /// The one file that wires `sift report` to the CPU runtime and the accelerator
 /// simulator, as libraries. Each adapter turns a report point into a library call. The
-/// runtime adapter compiles in when SparseRuntime is part of this build (`canImport`;
-/// after adding the module to the `sift` target, rebuild this file: an incremental build
-/// does not re-evaluate `canImport` in an unchanged file); without it, the backend is
-/// reported as missing, with the reason, and the report shows only what was measured.
+/// backend that fails to start is reported as missing, with the reason, and the report
+/// shows only what was measured.
 enum ReportBackendFactory {
     /// The sweeps whose shard CSVs `sift report --merge a.csv b.csv` recognises by their
     /// columns: the report's own, and those of the runtime and simulator sweeps.
     static var knownSweeps: [CSVMerge.KnownSweep] {
         var sweeps = CSVMerge.reportSweeps
-        #if canImport(SparseRuntime)
         sweeps.append(.init(name: "sift run sweep", columns: SparseRuntime.Sweep.Row.header,
                             measured: SparseRuntime.Sweep.measuredColumns))
-        #endif
         sweeps.append(.init(name: "sift simulate sweep", columns: DataflowSim.Sweep.columns,
                             measured: Set(DataflowSim.Sweep.measuredColumns)))
         return sweeps
     }
 
     static func make(acceleratorConfig: String?, acceleratorMode: String?) throws -> ReportBackends {
-        var missing: [MissingBackend] = []
-        var runtime: CPURuntimeBackend?
-        var accelerator: AcceleratorBackend?
-        #if canImport(SparseRuntime)
-        runtime = RuntimeBackend(cache: PlanCache(path: PlanCache.defaultPath))
-        #else
-        missing.append(MissingBackend(
-            what: "CPU runtime sweep (whole networks)",
-            reason: "the CPU inference runtime (SparseRuntime, `sift run`, issue 7) is not in this build"))
-        #endif
-        accelerator = try SimulatorBackend(config: acceleratorConfig ?? "wse2", mode: acceleratorMode ?? "analytical")
-        return ReportBackends(cpuRuntime: runtime, accelerator: accelerator, missing: missing)
+        let runtime = RuntimeBackend(cache: PlanCache(path: PlanCache.defaultPath))
+        let accelerator = try SimulatorBackend(config: acceleratorConfig ?? "wse2", mode: acceleratorMode ?? "analytical")
+        return ReportBackends(cpuRuntime: runtime, accelerator: accelerator, missing: [])
     }
 }
 
-#if canImport(SparseRuntime)
 /// `sift run`'s engine: compile with seeded Kaiming weights (as `sift weights` makes
 /// them), kernels chosen by timing on each layer's shape (kept in the plan cache, so a
 /// second report skips the timing), then `Benchmark.run` for the point's seconds.
@@ -72,7 +56,6 @@ struct RuntimeBackend: CPURuntimeBackend {
                                      peakMemoryBytes: result.peakMemoryBytes, kernels: kernels)
     }
 }
-#endif
 
 /// `sift simulate`'s engine, on the config named by `--accelerator-config` (a file, or a
 /// name in configs/). What the simulator says about its own fidelity (which products
