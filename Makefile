@@ -25,8 +25,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# SIFT_TUNING=defaults: tests never start the per-machine kernel tuning search.
 test: deps
-	$(SWIFT) test
+	SIFT_TUNING=defaults $(SWIFT) test
 
 # The headline report. Until the runtime and simulator land, it is the kernel benchmark:
 # every format against our own dense GEMM on the default shapes (warm caches), then the

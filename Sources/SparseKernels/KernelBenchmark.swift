@@ -55,11 +55,13 @@ public struct KernelBenchmark {
         public let weightBytes: Int
         /// The result matched the dense kernel's product on the same masked weights.
         public let verified: Bool
+        /// The registry kernel that ran (`sift kernels list`).
+        public let kernel: String
 
         enum CodingKeys: String, CodingKey {
             case shape, format, pattern, sparsity, M, K, N, nonzeros, seconds, gflops
             case percentOfPeak = "percent_of_peak", speedupVsDense = "speedup_vs_dense"
-            case weightBytes = "weight_bytes", verified
+            case weightBytes = "weight_bytes", verified, kernel
         }
     }
 
@@ -199,7 +201,8 @@ public struct KernelBenchmark {
                 nonzeros: shape.m * shape.k, seconds: denseSeconds,
                 gflops: 2 * Double(shape.m * shape.k * shape.n) / denseSeconds / 1e9,
                 percentOfPeak: 100 * 2 * Double(shape.m * shape.k * shape.n) / denseSeconds / 1e9 / peakGFLOPS,
-                speedupVsDense: 1, weightBytes: dense.storageBytes, verified: true)
+                speedupVsDense: 1, weightBytes: dense.storageBytes, verified: true,
+                kernel: KernelRegistry.plan(for: dense, columns: shape.n, options: options)?.kernel.name ?? "")
             results.append(denseResult)
             progress(denseResult)
 
@@ -211,7 +214,7 @@ public struct KernelBenchmark {
                 } catch {
                     throw KernelError(error)
                 }
-                let prepared = try prepareWeights(w, as: WeightFormat(for: item.pattern))
+                let prepared = try prepareWeights(w, as: WeightFormat(for: item.pattern), options: options)
                 let seconds = time(prepared, x, &y, evictor: evictor)
                 let verified = try agrees(prepared, y, with: w, x)
                 let nonzeros = w.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
@@ -220,7 +223,8 @@ public struct KernelBenchmark {
                     shape: shape.name, format: item.format.rawValue, pattern: item.pattern.description,
                     sparsity: item.sparsity, M: shape.m, K: shape.k, N: shape.n, nonzeros: nonzeros,
                     seconds: seconds, gflops: gflops, percentOfPeak: 100 * gflops / peakGFLOPS,
-                    speedupVsDense: denseSeconds / seconds, weightBytes: prepared.storageBytes, verified: verified)
+                    speedupVsDense: denseSeconds / seconds, weightBytes: prepared.storageBytes, verified: verified,
+                    kernel: KernelRegistry.plan(for: prepared, columns: shape.n, options: options)?.kernel.name ?? "")
                 results.append(result)
                 progress(result)
             }
@@ -231,20 +235,22 @@ public struct KernelBenchmark {
     /// Median seconds per multiply: warm, over `samples` samples of about
     /// `sampleSeconds` each; cold, over `coldSamples` single calls each after an eviction.
     func time(_ w: WeightMatrix, _ x: Matrix, _ y: inout Matrix, evictor: CacheEvictor?) -> Double {
-        w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options)  // warm the thread pool
+        // The dispatch's plan (tuned with a tuning) is made once, outside the timing.
+        guard let plan = KernelRegistry.plan(for: w, columns: x.columns, options: options) else { return .nan }
+        w.multiplyUnchecked(x, into: &y, epilogue: .none, plan: plan, options: options)  // warm the thread pool
         let clock = ContinuousClock()
         var perCall: [Double] = []
         if let evictor {
             for _ in 0..<coldSamples {
                 evictor.evict()
-                perCall.append(seconds(clock.measure { w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options) }))
+                perCall.append(seconds(clock.measure { w.multiplyUnchecked(x, into: &y, epilogue: .none, plan: plan, options: options) }))
             }
         } else {
-            let once = seconds(clock.measure { w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options) })
+            let once = seconds(clock.measure { w.multiplyUnchecked(x, into: &y, epilogue: .none, plan: plan, options: options) })
             let repetitions = max(1, Int(sampleSeconds / max(once, 1e-7)))
             for _ in 0..<samples {
                 let elapsed = clock.measure {
-                    for _ in 0..<repetitions { w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options) }
+                    for _ in 0..<repetitions { w.multiplyUnchecked(x, into: &y, epilogue: .none, plan: plan, options: options) }
                 }
                 perCall.append(seconds(elapsed) / Double(repetitions))
             }

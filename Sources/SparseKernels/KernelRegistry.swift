@@ -36,6 +36,21 @@ public struct KernelInfo: Sendable, Hashable, CustomStringConvertible {
     public let blocking: String
     /// The patterns and shapes it accepts.
     public let patterns: String
+    /// Interchangeable variants (the same job, the same N range) share a group; the tuner
+    /// may rank one above the others of its group.
+    public let group: String
+    /// The `KernelBlocking` fields it reads.
+    public let tunable: Tunable
+
+    /// Blocking fields a kernel reads.
+    public struct Tunable: OptionSet, Hashable, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        public static let kBlock = Tunable(rawValue: 1)
+        public static let mBlock = Tunable(rawValue: 2)
+        public static let nBlock = Tunable(rawValue: 4)
+        public static let auxiliary = Tunable(rawValue: 8)
+    }
 
     /// The K block: the rows of X one pass over Y covers.
     public enum KBlock: Hashable, Sendable, CustomStringConvertible {
@@ -111,6 +126,8 @@ public struct KernelInfo: Sendable, Hashable, CustomStringConvertible {
         isScalarFallback = c.scalar_fallback != 0
         blocking = String(cString: c.blocking)
         patterns = String(cString: c.patterns)
+        group = String(cString: c.group)
+        tunable = Tunable(rawValue: Int(c.tunable))
     }
 }
 
@@ -166,8 +183,14 @@ public enum KernelRegistry {
     /// The kernels of one family, in table order.
     public static func kernels(of family: KernelFamily) -> [KernelInfo] { all.filter { $0.family == family } }
 
-    /// The kernel the library runs for `weights` at N = `columns` with these options.
+    /// The kernel the library runs for `weights` at N = `columns` with these options (and
+    /// their tuning, if any): `plan(for:columns:options:)`'s kernel.
     public static func defaultKernel(for weights: WeightMatrix, columns: Int, options: ExecutionOptions) -> KernelInfo? {
+        plan(for: weights, columns: columns, options: options)?.kernel
+    }
+
+    /// The C library's own choice (no tuning), for the test that keeps the two in step.
+    static func untunedChoice(for weights: WeightMatrix, columns: Int, options: ExecutionOptions) -> KernelInfo? {
         guard columns >= 1 else { return nil }
         let index = Int(sk_kernel_select(weights.cHandle, Int64(columns), options.isa.cValue, Int32(options.threads)))
         return all.indices.contains(index) ? all[index] : nil

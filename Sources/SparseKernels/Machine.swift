@@ -88,6 +88,9 @@ public enum Machine {
 public struct ExecutionOptions: Sendable, Equatable {
     public let isa: ISA
     public let threads: Int
+    /// Blocking and kernel choices tuned for this machine, ISA and thread count (nil: the
+    /// kernels' defaults, derived from the hwloc cache sizes). See `KernelTuner`.
+    public var tuning: KernelTuning?
 
     public static let maxThreads = 256
 

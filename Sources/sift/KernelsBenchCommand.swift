@@ -61,9 +61,12 @@ struct KernelsBenchCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let benchmark = try configuredBenchmark()
-            let options = benchmark.options
-            Machine.bindThreads(options.threads)
+            var benchmark = try configuredBenchmark()
+            Machine.bindThreads(benchmark.options.threads)
+            // After every refusal, before measuring: this machine's tuning (searched now,
+            // announced on stderr, when there is none yet).
+            let (options, tuningSource) = try execution.resolveTuned()
+            benchmark.options = options
             let topology = Machine.topology
             // The peak is the best of a few probe runs: a higher peak makes our own
             // percentages smaller, never larger.
@@ -75,7 +78,8 @@ struct KernelsBenchCommand: ParsableCommand {
             let header = BenchHeader(isa: options.isa.rawValue, threads: options.threads, peakGFLOPS: peak,
                                      dramReadGBs: bandwidth, caches: cold ? "cold" : "warm",
                                      cores: topology.cores, l1dBytes: topology.l1dBytes, l2Bytes: topology.l2Bytes,
-                                     l3Bytes: topology.l3Bytes)
+                                     l3Bytes: topology.l3Bytes, cpu: Machine.cpuModel,
+                                     tuned: options.tuning != nil, parameters: tuningSource.description)
             if !json { printTableHeader(header) }
             let results = try benchmark.run(peakGFLOPS: peak) { result in
                 if json {
@@ -107,8 +111,12 @@ struct KernelsBenchCommand: ParsableCommand {
         let caches: String
         let cores: Int
         let l1dBytes: Int, l2Bytes: Int, l3Bytes: Int
+        let cpu: String
+        /// Whether the kernels ran with this machine's tuning (else the defaults).
+        let tuned: Bool
+        let parameters: String
         enum CodingKeys: String, CodingKey {
-            case isa, threads, cores, caches, peakGFLOPS = "peak_gflops", dramReadGBs = "dram_read_gbs"
+            case isa, threads, cores, caches, cpu, tuned, parameters, peakGFLOPS = "peak_gflops", dramReadGBs = "dram_read_gbs"
             case l1dBytes = "l1d_bytes", l2Bytes = "l2_bytes", l3Bytes = "l3_bytes"
         }
     }
@@ -121,7 +129,8 @@ struct KernelsBenchCommand: ParsableCommand {
 
     func printTableHeader(_ h: BenchHeader) {
         print("sift kernels bench: ISA \(h.isa), \(h.threads) thread(s), measured fp32 FMA peak \(format(h.peakGFLOPS, 1)) GFLOP/s, DRAM read \(format(h.dramReadGBs, 1)) GB/s")
-        print("machine: \(h.cores) cores, L1d \(h.l1dBytes / 1024) KiB, L2 \(h.l2Bytes / 1024) KiB, L3 \(h.l3Bytes / 1024 / 1024) MiB")
+        print("parameters: \(h.parameters)")
+        print("machine: \(h.cpu), \(h.cores) cores, L1d \(h.l1dBytes / 1024) KiB, L2 \(h.l2Bytes / 1024) KiB, L3 \(h.l3Bytes / 1024 / 1024) MiB")
         print("caches: \(h.caches == "cold" ? "cold (evicted before every timed call: weights stream from DRAM)" : "warm (repeated calls: weights that fit stay in cache)")")
         print("GFLOP/s counts nonzero FLOPs only; speedup is vs this project's dense GEMM, same shape and threads, this run.")
         print(pad("shape", 16) + pad("M", 6) + pad("K", 6) + pad("N", 6) + pad("format", 8) + pad("pattern", 14)

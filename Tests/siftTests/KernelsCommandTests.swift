@@ -154,6 +154,33 @@ struct KernelsCommandTests {
         #expect(results.allSatisfy { $0["verified"] as? Bool == true })
     }
 
+    @Test("tune stores a record the bench then reads and announces; a corrupt tuning file is replaced")
+    func tuneThenBench() throws {
+        let folder = try ScratchFolder()
+        let file = folder.path("tuning.json")
+        try Data("not json".utf8).write(to: URL(fileURLWithPath: file))
+        // Budget 0: no measurement (tests never time), a record of the defaults.
+        let tune = try SiftProcess.run(["kernels", "tune", "--tuning", file, "--budget", "0", "--threads", "2"])
+        #expect(tune.status == 0, "\(tune.standardError)")
+        #expect(tune.standardOutput.contains("stored in \(file)"), "\(tune.standardOutput)")
+        let stored = try TuningFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: file))))
+        #expect(stored.records.count == 1 && stored.records[0].key.threads == 2)
+        // The bench reads it (SIFT_TUNING unset for this run) and says so.
+        let bench = try SiftProcess.run(["kernels", "bench", "--shapes", "32x32x8", "--formats", "dense", "--threads", "2",
+                                         "--tuning", file, "--json"], environment: ["SIFT_TUNING": ""])
+        #expect(bench.status == 0, "\(bench.standardError)")
+        let json = try JSONSerialization.jsonObject(with: Data(bench.standardOutput.utf8)) as? [String: Any]
+        let machine = json?["machine"] as? [String: Any]
+        #expect(machine?["tuned"] as? Bool == true, "\(bench.standardOutput)")
+        #expect((machine?["parameters"] as? String ?? "").contains(file))
+        #expect(!bench.standardError.contains("measuring this machine"), "no search when a record exists")
+        // With SIFT_TUNING=defaults (the tests' default) the header says so.
+        let plain = try SiftProcess.run(["kernels", "bench", "--shapes", "32x32x8", "--formats", "dense", "--threads", "2", "--tuning", file])
+        #expect(plain.standardOutput.contains("parameters: default parameters (SIFT_TUNING=defaults)"), "\(plain.standardOutput)")
+        let badBudget = try SiftProcess.run(["kernels", "tune", "--tuning", file, "--budget", "-1"])
+        #expect(badBudget.status != 0 && badBudget.standardError.contains("budget"))
+    }
+
     @Test("list prints every kernel of the registry, as a table and as JSON")
     func list() throws {
         let table = try SiftProcess.run(["kernels", "list"])

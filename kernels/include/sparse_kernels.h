@@ -177,7 +177,12 @@ typedef struct sk_kernel_info {
     int scalar_fallback;    /* needs no scratch and no shared buffer: the format's fallback */
     const char *blocking;   /* the other blocking and packing, in words */
     const char *patterns;   /* the patterns and shapes it accepts */
+    const char *group;      /* interchangeable variants share a group (the same job, the same
+                             * N range): the tuner may rank one above the others */
+    int tunable;            /* the sk_params fields it reads: SK_TUNE_* bits */
 } sk_kernel_info;
+
+enum { SK_TUNE_KC = 1, SK_TUNE_MC = 2, SK_TUNE_NC = 4, SK_TUNE_AUX = 8 };
 
 /* Blocking of one multiply. Zero fields take the kernel's default (derived from the
  * cache sizes hwloc reports). Which fields a kernel reads is in its `blocking` text. */
@@ -205,6 +210,17 @@ int sk_kernel_run(int index, const void *weights, int64_t n, const float *x, int
                   int threads);
 /* The format of a prepared matrix. */
 sk_format sk_weights_format(const void *weights);
+/* Whether entry `index`'s preference test accepts this call (1 when it has none): the
+ * part of the dispatch a caller that ranks the entries itself (the tuner) reuses. */
+int sk_kernel_suits(int index, const void *weights, int64_t n, int threads);
+/* The blocking entry `index` runs with for this matrix and N: the fields of `given` that
+ * are set (> 0), the kernel's defaults (derived from the hwloc cache sizes) for the rest.
+ * `given` may be NULL. Returns 0, or -1 for a bad index. */
+int sk_kernel_resolve_params(int index, const void *weights, int64_t n, const sk_params *given, sk_params *out);
+
+/* The CPU's brand string (cpuid leaves 0x80000002..4, trimmed; "unknown x86-64" when the
+ * CPU has none) and its family and model (leaf 1), e.g. "AMD EPYC (family 25, model 17)". */
+void sk_cpu_model(char *buffer, size_t size);
 
 /* ---- Scalar reference (the test oracle) ------------------------------------------- */
 

@@ -21,10 +21,13 @@
 /* K block height by density (1 - sparsity); see csr_internal.h. Measured at
  * 1024x1024x256: 96 is best at 50-75% sparsity, 256 at 90-95%. */
 static int64_t choose_kblock(double density) {
-    if (density >= 0.3) return 96;
-    if (density >= 0.15) return 128;
-    if (density >= 0.03) return 256;
-    return CSR_KBLOCK_MAX;
+    int64_t measured = CSR_KBLOCK_MAX;
+    if (density >= 0.3) measured = 96;
+    else if (density >= 0.15) measured = 128;
+    else if (density >= 0.03) measured = 256;
+    /* measured with Zen 4's 32 KiB L1d (the panel is kblock x 64 floats); scaled with the
+     * L1d hwloc reports */
+    return sk_scaled_block(measured, 32 << 10, sk_query_topology().l1d_bytes, 16, 32, 4 * CSR_KBLOCK_MAX);
 }
 
 sk_csr *sk_csr_create_blocked(int64_t m, int64_t k, const float *w, int64_t ldw, int64_t kblock) {
