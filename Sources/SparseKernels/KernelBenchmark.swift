@@ -88,6 +88,8 @@ public struct KernelBenchmark {
     public var coldCaches = false
     /// Samples taken in cold mode (one call each).
     public var coldSamples = 15
+    /// Vendor BLAS libraries whose sgemm each shape is also timed with (`--compare`).
+    public var compareWith: [VendorBLAS] = []
 
     public init(options: ExecutionOptions) { self.options = options }
 
@@ -205,6 +207,12 @@ public struct KernelBenchmark {
                 kernel: KernelRegistry.plan(for: dense, columns: shape.n, options: options)?.kernel.name ?? "")
             results.append(denseResult)
             progress(denseResult)
+            for blas in compareWith {
+                let result = try compare(blas, dense: dense, w: denseW, x: x, shape: shape, peakGFLOPS: peakGFLOPS,
+                                         evictor: evictor)
+                results.append(result)
+                progress(result)
+            }
 
             for (caseIndex, item) in cases(for: shape).enumerated() {
                 let w: Matrix
@@ -230,6 +238,66 @@ public struct KernelBenchmark {
             }
         }
         return results
+    }
+
+    /// A vendor sgemm on the same shape, threads and process, timed interleaved with our
+    /// dense kernel (sample by sample, so that both see the same load on a shared machine);
+    /// its `speedupVsDense` is our time over its time: below 1 when the vendor is faster.
+    func compare(_ blas: VendorBLAS, dense: DenseWeights, w: Matrix, x: Matrix, shape: Shape, peakGFLOPS: Double,
+                 evictor: CacheEvictor?) throws(KernelError) -> Result {
+        guard let plan = KernelRegistry.plan(for: dense, columns: x.columns, options: options) else {
+            throw .invalidArgument("no dense kernel for N=\(x.columns)")
+        }
+        var ours = Matrix(zeros: w.rows, x.columns), theirs = ours
+        try blas.multiply(w, x, into: &theirs) // warm it up and check the shapes
+        let (oursSeconds, theirSeconds) = timeInterleaved(
+            { dense.multiplyUnchecked(x, into: &ours, epilogue: .none, plan: plan, options: self.options) },
+            { blas.multiplyUnchecked(w, x, into: &theirs) }, evictor: evictor)
+        let verified = try agrees(dense, theirs, with: w, x)
+        let gflops = 2 * Double(shape.m) * Double(shape.k) * Double(shape.n) / theirSeconds / 1e9
+        return Result(
+            shape: shape.name, format: "blas", pattern: blas.vendor.rawValue, sparsity: 0, M: shape.m, K: shape.k,
+            N: shape.n, nonzeros: shape.m * shape.k, seconds: theirSeconds, gflops: gflops,
+            percentOfPeak: 100 * gflops / peakGFLOPS, speedupVsDense: oursSeconds / theirSeconds, weightBytes: 4 * w.values.count,
+            verified: verified, kernel: "\(blas.vendor.rawValue) sgemm (\(blas.path))")
+    }
+
+    /// Median seconds per call of `a` and of `b`, their samples alternating. Each switch
+    /// from one library to the other first waits for the other's OpenMP workers to stop
+    /// spinning (they keep both cores busy for KMP_BLOCKTIME, 200 ms by default, after each
+    /// call: measured, our kernel ran at 0.6x its own speed right after an MKL call), then
+    /// warms up with one untimed call.
+    func timeInterleaved(_ a: () -> Void, _ b: () -> Void, evictor: CacheEvictor?) -> (Double, Double) {
+        let clock = ContinuousClock()
+        let environment = ProcessInfo.processInfo.environment
+        let blocktime = environment["KMP_BLOCKTIME"].flatMap(Double.init).map { min(max($0, 0), 1000) } ?? 200
+        let pause = Duration.milliseconds(Int64(blocktime) + 100)
+        func settle(_ call: () -> Void) {
+            Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+            call()
+        }
+        var first: [Double] = [], second: [Double] = []
+        settle(a)
+        let repetitionsA = max(1, Int(sampleSeconds * 5 / max(seconds(clock.measure { a() }), 1e-7)))
+        settle(b)
+        let repetitionsB = max(1, Int(sampleSeconds * 5 / max(seconds(clock.measure { b() }), 1e-7)))
+        for _ in 0..<(evictor == nil ? samples : coldSamples) {
+            settle(a)
+            if let evictor {
+                evictor.evict()
+                first.append(seconds(clock.measure { a() }))
+            } else {
+                first.append(seconds(clock.measure { for _ in 0..<repetitionsA { a() } }) / Double(repetitionsA))
+            }
+            settle(b)
+            if let evictor {
+                evictor.evict()
+                second.append(seconds(clock.measure { b() }))
+            } else {
+                second.append(seconds(clock.measure { for _ in 0..<repetitionsB { b() } }) / Double(repetitionsB))
+            }
+        }
+        return (first.sorted()[first.count / 2], second.sorted()[second.count / 2])
     }
 
     /// Median seconds per multiply: warm, over `samples` samples of about

@@ -26,6 +26,9 @@ struct KernelsBenchCommand: ParsableCommand {
     @Flag(help: "Evict the caches before every timed call (weights come from DRAM, as in a network larger than the L3).")
     var cold = false
 
+    @Flag(help: "Also time the best vendor BLAS sgemm this process can load (MKL's libmkl_rt, OpenBLAS; SIFT_BLAS=path picks one) on every shape, interleaved with our dense kernel; skipped with a note when none loads.")
+    var compare = false
+
     @OptionGroup var execution: ExecutionArguments
 
     @Flag(help: "Print JSON instead of a table.")
@@ -67,6 +70,14 @@ struct KernelsBenchCommand: ParsableCommand {
             // announced on stderr, when there is none yet).
             let (options, tuningSource) = try execution.resolveTuned()
             benchmark.options = options
+            var blasNote: String?
+            if compare {
+                benchmark.compareWith = VendorBLAS.loadAvailable(threads: options.threads)
+                if benchmark.compareWith.isEmpty {
+                    blasNote = "--compare: no BLAS could be loaded (looked for libmkl_rt.so* and libopenblas.so*; set SIFT_BLAS=/path/to/lib); comparison skipped"
+                    FileHandle.standardError.write(Data("note: \(blasNote!)\n".utf8))
+                }
+            }
             let topology = Machine.topology
             // The peak is the best of a few probe runs: a higher peak makes our own
             // percentages smaller, never larger.
@@ -79,7 +90,9 @@ struct KernelsBenchCommand: ParsableCommand {
                                      dramReadGBs: bandwidth, caches: cold ? "cold" : "warm",
                                      cores: topology.cores, l1dBytes: topology.l1dBytes, l2Bytes: topology.l2Bytes,
                                      l3Bytes: topology.l3Bytes, cpu: Machine.cpuModel,
-                                     tuned: options.tuning != nil, parameters: tuningSource.description)
+                                     tuned: options.tuning != nil, parameters: tuningSource.description,
+                                     blas: benchmark.compareWith.map { BLASRecord(vendor: $0.vendor.rawValue, path: $0.path, details: $0.details) },
+                                     blasNote: blasNote)
             if !json { printTableHeader(header) }
             let results = try benchmark.run(peakGFLOPS: peak) { result in
                 if json {
@@ -115,10 +128,20 @@ struct KernelsBenchCommand: ParsableCommand {
         /// Whether the kernels ran with this machine's tuning (else the defaults).
         let tuned: Bool
         let parameters: String
+        /// The vendor BLAS libraries compared against (`--compare`), and why none, if so.
+        let blas: [BLASRecord]
+        let blasNote: String?
         enum CodingKeys: String, CodingKey {
-            case isa, threads, cores, caches, cpu, tuned, parameters, peakGFLOPS = "peak_gflops", dramReadGBs = "dram_read_gbs"
+            case isa, threads, cores, caches, cpu, tuned, parameters, blas, blasNote = "blas_note"
+            case peakGFLOPS = "peak_gflops", dramReadGBs = "dram_read_gbs"
             case l1dBytes = "l1d_bytes", l2Bytes = "l2_bytes", l3Bytes = "l3_bytes"
         }
+    }
+
+    struct BLASRecord: Codable {
+        let vendor: String
+        let path: String
+        let details: String
     }
 
     struct BenchReport: Codable {
@@ -130,6 +153,8 @@ struct KernelsBenchCommand: ParsableCommand {
     func printTableHeader(_ h: BenchHeader) {
         print("sift kernels bench: ISA \(h.isa), \(h.threads) thread(s), measured fp32 FMA peak \(format(h.peakGFLOPS, 1)) GFLOP/s, DRAM read \(format(h.dramReadGBs, 1)) GB/s")
         print("parameters: \(h.parameters)")
+        for blas in h.blas { print("compare: \(blas.vendor) \(blas.path): \(blas.details)") }
+        if let note = h.blasNote { print("compare: \(note)") }
         print("machine: \(h.cpu), \(h.cores) cores, L1d \(h.l1dBytes / 1024) KiB, L2 \(h.l2Bytes / 1024) KiB, L3 \(h.l3Bytes / 1024 / 1024) MiB")
         print("caches: \(h.caches == "cold" ? "cold (evicted before every timed call: weights stream from DRAM)" : "warm (repeated calls: weights that fit stay in cache)")")
         print("GFLOP/s counts nonzero FLOPs only; speedup is vs this project's dense GEMM, same shape and threads, this run.")
@@ -142,6 +167,10 @@ struct KernelsBenchCommand: ParsableCommand {
               + pad(r.pattern, 14) + pad(format(r.sparsity, 2), 9) + pad(format(r.seconds * 1e6, 1), 11)
               + pad(format(r.gflops, 1), 9) + pad(format(r.percentOfPeak, 1), 7)
               + pad(format(r.speedupVsDense, 2) + "x", 9) + (r.verified ? "yes" : "NO"))
+        if r.format == "blas" {
+            // speedupVsDense of a BLAS row is our dense time over its time.
+            print("    our dense kernel runs at \(format(r.speedupVsDense, 2))x the rate of \(r.pattern) sgemm here (samples interleaved)")
+        }
     }
 
     func pad(_ text: String, _ width: Int) -> String {

@@ -181,6 +181,21 @@ struct KernelsCommandTests {
         #expect(badBudget.status != 0 && badBudget.standardError.contains("budget"))
     }
 
+    @Test("bench --compare times a vendor BLAS when one loads, and skips with a note when none does")
+    func benchCompare() throws {
+        let none = try SiftProcess.run(["kernels", "bench", "--shapes", "32x32x8", "--formats", "dense", "--threads", "1", "--compare"],
+                                       environment: ["SIFT_BLAS": "none"])
+        #expect(none.status == 0, "\(none.standardError)")
+        #expect(none.standardOutput.contains("no BLAS could be loaded") && none.standardError.contains("comparison skipped"))
+        let found = try SiftProcess.run(["kernels", "bench", "--shapes", "32x32x8", "--formats", "dense", "--threads", "1", "--compare", "--json"])
+        #expect(found.status == 0, "\(found.standardError)")
+        let json = try JSONSerialization.jsonObject(with: Data(found.standardOutput.utf8)) as? [String: Any]
+        let libraries = (json?["machine"] as? [String: Any])?["blas"] as? [[String: Any]] ?? []
+        let rows = (json?["results"] as? [[String: Any]] ?? []).filter { $0["format"] as? String == "blas" }
+        #expect(rows.count == libraries.count, "one row per library")
+        for row in rows { #expect(row["verified"] as? Bool == true, "\(row)") }
+    }
+
     @Test("list prints every kernel of the registry, as a table and as JSON")
     func list() throws {
         let table = try SiftProcess.run(["kernels", "list"])

@@ -222,6 +222,21 @@ int sk_kernel_resolve_params(int index, const void *weights, int64_t n, const sk
  * CPU has none) and its family and model (leaf 1), e.g. "AMD EPYC (family 25, model 17)". */
 void sk_cpu_model(char *buffer, size_t size);
 
+/* ---- A vendor BLAS, for comparison ---------------------------------------------- */
+
+typedef struct sk_blas sk_blas;
+/* Loads a CBLAS library (MKL's libmkl_rt, OpenBLAS) by path or soname; NULL when it
+ * cannot be loaded or has no cblas_sgemm. */
+sk_blas *sk_blas_open(const char *path);
+/* Version and the code path it really runs (MKL's verbose line, OpenBLAS's config and core). */
+const char *sk_blas_description(const sk_blas *blas);
+/* Its own thread count; -1 when the library offers no way to set it. */
+int sk_blas_set_threads(sk_blas *blas, int threads);
+/* Row-major Y (m×n) = A (m×k) · X (k×n). */
+void sk_blas_sgemm(sk_blas *blas, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                   const float *x, int64_t ldx, float *y, int64_t ldy);
+void sk_blas_close(sk_blas *blas);
+
 /* ---- Scalar reference (the test oracle) ------------------------------------------- */
 
 /* Naive Y = epilogue(W·X) on the dense matrix, accumulating in double. When
