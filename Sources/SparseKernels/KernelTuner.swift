@@ -65,11 +65,14 @@ public struct KernelTuner {
         measure = Self.timed
     }
 
-    /// A change counts only when it is at least 5% faster: on a shared machine a kernel
-    /// measured against itself this way comes out within about ±8%.
+    /// A change counts only when it is at least 5% faster (a kernel measured against
+    /// itself on a busy shared machine comes out within a few per cent).
     static let improvement = 0.95
 
     public func tune() throws(KernelError) -> KernelTuning {
+        if let load = Machine.loadAverage, load > Double(Machine.topology.hardwareThreads) {
+            log(String(format: "warning: the machine is busy (load average %.1f on %d hardware threads): measurements are noisy, the choices may not hold on a quiet machine; tune again later with `sift kernels tune`", load, Machine.topology.hardwareThreads))
+        }
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start.advanced(by: .milliseconds(Int64(max(budgetSeconds, 0) * 1000)))
@@ -141,10 +144,10 @@ public struct KernelTuner {
             guard let plan = KernelRegistry.plan(for: item.weights, columns: item.x.columns, options: options) else { return nil }
             reference.append(plan)
         }
-        /// `b`'s time over `a`'s: per workload the median ratio of 15 pairs of samples taken
-        /// alternately, a few milliseconds each (on a machine shared with other work, load
-        /// drifts over tens of milliseconds; adjacent samples see the same load), then the
-        /// geometric mean over the workloads.
+        /// `b`'s time over `a`'s: per workload the ratio of their fastest samples among 15
+        /// each, taken alternately, a few milliseconds each (other work on a shared machine
+        /// only ever adds time, and alternating keeps both exposed to the same load), then
+        /// the geometric mean over the workloads.
         func ratio(_ a: (Int) -> KernelPlan, _ b: (Int) -> KernelPlan) -> Double {
             var logSum = 0.0
             for index in prepared.indices {
@@ -153,13 +156,12 @@ public struct KernelTuner {
                     let once = measure(prepared[index].weights, prepared[index].x, &prepared[index].y, plan, options, 1)
                     return max(1, Int(Self.sampleSeconds / max(once, 1e-7)))
                 }
-                var ratios: [Double] = []
+                var fastestA = Double.infinity, fastestB = Double.infinity
                 for _ in 0..<15 {
-                    let ta = measure(prepared[index].weights, prepared[index].x, &prepared[index].y, plans[0], options, repetitions[0])
-                    let tb = measure(prepared[index].weights, prepared[index].x, &prepared[index].y, plans[1], options, repetitions[1])
-                    ratios.append(tb / ta)
+                    fastestA = min(fastestA, measure(prepared[index].weights, prepared[index].x, &prepared[index].y, plans[0], options, repetitions[0]))
+                    fastestB = min(fastestB, measure(prepared[index].weights, prepared[index].x, &prepared[index].y, plans[1], options, repetitions[1]))
                 }
-                logSum += Foundation.log(ratios.sorted()[ratios.count / 2])
+                logSum += Foundation.log(fastestB / fastestA)
             }
             return exp(logSum / Double(prepared.count))
         }
@@ -217,13 +219,12 @@ public struct KernelTuner {
                     var y = item.y
                     return max(1, Int(Self.sampleSeconds / max(measure(item.weights, item.x, &y, plan, options, 1), 1e-7)))
                 }
-                var ratios: [Double] = []
+                var fastestBest = Double.infinity, fastestCandidate = Double.infinity
                 for _ in 0..<15 {
-                    let tb = measure(best.weights, best.x, &best.y, plan, options, repetitions[0])
-                    let tc = measure(candidate.weights, candidate.x, &candidate.y, plan, options, repetitions[1])
-                    ratios.append(tc / tb)
+                    fastestBest = min(fastestBest, measure(best.weights, best.x, &best.y, plan, options, repetitions[0]))
+                    fastestCandidate = min(fastestCandidate, measure(candidate.weights, candidate.x, &candidate.y, plan, options, repetitions[1]))
                 }
-                if ratios.sorted()[ratios.count / 2] < Self.improvement {
+                if fastestCandidate / fastestBest < Self.improvement {
                     best = candidate
                     bestBlock = block
                 }
@@ -304,5 +305,14 @@ extension KernelInfo {
         _ = sk_kernel_resolve_params(Int32(index), weights.cHandle, Int64(columns), &c, &out)
         func value(_ v: Int64) -> Int? { v > 0 ? Int(v) : nil }
         return KernelBlocking(kBlock: value(out.kc), mBlock: value(out.mc), nBlock: value(out.nc), auxiliary: value(out.aux))
+    }
+}
+
+extension Machine {
+    /// The 1-minute load average (Linux), or nil.
+    public static var loadAverage: Double? {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+              let first = text.split(separator: " ").first else { return nil }
+        return Double(first)
     }
 }

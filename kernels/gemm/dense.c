@@ -90,6 +90,7 @@ static void dense_defaults(int nr, sk_params *p) {
 }
 void sk_dense_defaults_avx512(const void *w, int64_t n, sk_params *p) { (void)w; (void)n; dense_defaults(SK_NR_AVX512, p); }
 void sk_dense_defaults_avx2(const void *w, int64_t n, sk_params *p) { (void)w; (void)n; dense_defaults(SK_NR_AVX2, p); }
+void sk_dense_defaults_avx512_6x64(const void *w, int64_t n, sk_params *p) { (void)w; (void)n; dense_defaults(SK_NR_AVX512_64, p); }
 
 static gemm_blocking blocking_of(const sk_call *c, int nr, sk_strip_kernel_fn kernel) {
     gemm_blocking b;
@@ -203,6 +204,10 @@ size_t sk_dense_scratch_avx512(const sk_call *c, const sk_part *p) {
     gemm_blocking b = blocking_of(c, SK_NR_AVX512, sk_f32_gemm__avx512_8x48);
     return pack_buffer_bytes(c, &b, p);
 }
+size_t sk_dense_scratch_avx512_6x64(const sk_call *c, const sk_part *p) {
+    gemm_blocking b = blocking_of(c, SK_NR_AVX512_64, sk_f32_gemm__avx512_6x64);
+    return pack_buffer_bytes(c, &b, p);
+}
 size_t sk_dense_scratch_avx2(const sk_call *c, const sk_part *p) {
     gemm_blocking b = blocking_of(c, SK_NR_AVX2, sk_f32_gemm__avx2_6x16);
     return pack_buffer_bytes(c, &b, p);
@@ -210,6 +215,10 @@ size_t sk_dense_scratch_avx2(const sk_call *c, const sk_part *p) {
 
 void sk_dense_run_gemm_avx512(const sk_call *c, const sk_part *p) {
     gemm_blocking b = blocking_of(c, SK_NR_AVX512, sk_f32_gemm__avx512_8x48);
+    gemm_rectangle(c, &b, p->row_begin, p->row_end, p->col_begin, p->col_end, p->scratch, is_direct(&b, p));
+}
+void sk_dense_run_gemm_avx512_6x64(const sk_call *c, const sk_part *p) {
+    gemm_blocking b = blocking_of(c, SK_NR_AVX512_64, sk_f32_gemm__avx512_6x64);
     gemm_rectangle(c, &b, p->row_begin, p->row_end, p->col_begin, p->col_end, p->scratch, is_direct(&b, p));
 }
 void sk_dense_run_gemm_avx2(const sk_call *c, const sk_part *p) {

@@ -77,6 +77,16 @@ static const sk_kernel registry[] = {
               .group = "dense-gemm", .tunable = SK_TUNE_KC | SK_TUNE_MC | SK_TUNE_NC,
               .patterns = "dense, any M and K"},
      .run = sk_dense_run_gemm_avx512, .scratch_bytes = sk_dense_scratch_avx512, .defaults = sk_dense_defaults_avx512},
+    {.info = {.name = "sk_f32_gemm__avx512_6x64", .format = SK_FORMAT_DENSE, .isa = SK_ISA_AVX512,
+              .min_n = 1, .max_n = ANY_N, .tile_rows = 6, .tile_cols = 64, .row_unit = 16, .kblock = 256,
+              .split = SK_SPLIT_ROWS_THEN_COLUMNS, .col_grain = SK_NR_AVX512_64, .min_units_per_thread = 4,
+              .blocking = "kc, mc, nc (1024), aux as for 8x48; rows 6+6+4 per strip, 4 zmm per row: 10 loads "
+                          "per 24 FMAs instead of 11, for cores with two FMA pipes and loads to spare; N % 16 "
+                          "<= 12 edge columns by the column kernel",
+              .group = "dense-gemm", .tunable = SK_TUNE_KC | SK_TUNE_MC | SK_TUNE_NC,
+              .patterns = "dense, any M and K"},
+     .run = sk_dense_run_gemm_avx512_6x64, .scratch_bytes = sk_dense_scratch_avx512_6x64,
+     .defaults = sk_dense_defaults_avx512_6x64},
 
     /* ---- CSR (uint16 column indices, per-K-block counts, csr_internal.h) ---- */
     {.info = {.name = "sk_f32_spmv_csr__scalar", .format = SK_FORMAT_CSR, .isa = SK_ISA_SCALAR,
@@ -106,15 +116,16 @@ static const sk_kernel registry[] = {
                           "X block x 64 columns packed per thread; partial sums between blocks",
               .group = "csr-spmm", .tunable = 0,
               .patterns = "any mask, K <= 65536"},
-     .run = sk_csr_run_spmm_avx2, .scratch_bytes = sk_csr_spmm_scratch},
+     .run = sk_csr_run_spmm_avx2, .scratch_bytes = sk_csr_spmm_scratch, .defaults = sk_csr_spmm_defaults},
     {.info = {.name = "sk_f32_spmm_csr__avx512_1x64", .format = SK_FORMAT_CSR, .isa = SK_ISA_AVX512,
               .min_n = 1, .max_n = ANY_N, .tile_rows = 1, .tile_cols = 64, .row_unit = 1, .kblock = -1,
               .split = SK_SPLIT_COLUMNS_THEN_ROWS, .col_grain = CSR_PANEL_MAX, .min_units_per_thread = 4,
-              .blocking = "K block set per matrix (96..512 rows by density, or sk_csr_create_blocked); "
-                          "X block x 64 columns packed per thread; partial sums between blocks",
-              .group = "csr-spmm", .tunable = 0,
+              .blocking = "K block set per matrix (96..512 rows by density, scaled with L1d, or "
+                          "sk_csr_create_blocked); nc = Y columns kept in registers per row (64, up to 128); "
+                          "X block x nc columns packed per thread; partial sums between blocks",
+              .group = "csr-spmm", .tunable = SK_TUNE_NC,
               .patterns = "any mask, K <= 65536"},
-     .run = sk_csr_run_spmm_avx512, .scratch_bytes = sk_csr_spmm_scratch},
+     .run = sk_csr_run_spmm_avx512, .scratch_bytes = sk_csr_spmm_scratch, .defaults = sk_csr_spmm_defaults},
 
     /* ---- N:M (slot-major 8-row tiles, bit-packed positions, nm_internal.h) ---- */
     {.info = {.name = "sk_f32_gemv_nm__scalar_8", .format = SK_FORMAT_NM, .isa = SK_ISA_SCALAR,
@@ -181,6 +192,27 @@ static const sk_kernel registry[] = {
               .patterns = "N:M with 1 <= N <= M <= 16, any K"},
      .run = sk_nm_run_spmm_shared_avx512, .shared_bytes = sk_nm_spmm_shared_bytes_avx512,
      .prepare = sk_nm_spmm_prepare_avx512, .defaults = sk_nm_spmm_defaults_avx512},
+
+    {.info = {.name = "sk_f32_spmm_nm__avx512_4x96_private", .format = SK_FORMAT_NM, .isa = SK_ISA_AVX512,
+              .min_n = 1, .max_n = ANY_N, .tile_rows = 4, .tile_cols = 96, .row_unit = 8, .kblock = 512,
+              .split = SK_SPLIT_COLUMNS_THEN_ROWS, .col_grain = 96, .min_units_per_thread = 2,
+              .blocking = "kc = K block in X rows (512 on a 1 MiB L2, scaled with L2; whole groups, equal "
+                          "blocks); 4 rows x 6 zmm per call: 1/8 fewer loads per FMA than 8x48; each thread "
+                          "packs the K block of its own 96-column panels just before use",
+              .group = "nm-spmm-few-rows", .tunable = SK_TUNE_KC,
+              .patterns = "N:M with 1 <= N <= M <= 16, any K"},
+     .run = sk_nm_run_spmm_private_avx512_4x96, .scratch_bytes = sk_nm_spmm_private_scratch_avx512_4x96,
+     .suits = sk_nm_private_suits_avx512_4x96, .defaults = sk_nm_spmm_defaults_avx512_4x96},
+    {.info = {.name = "sk_f32_spmm_nm__avx512_4x96_shared", .format = SK_FORMAT_NM, .isa = SK_ISA_AVX512,
+              .min_n = 1, .max_n = ANY_N, .tile_rows = 4, .tile_cols = 96, .row_unit = 8, .kblock = 512,
+              .split = SK_SPLIT_ROWS, .col_grain = 1,
+              .blocking = "kc = K block in X rows (512 on a 1 MiB L2, scaled with L2); aux = tiles per chunk "
+                          "sharing a K block (16); 4 rows x 6 zmm per call: 1/8 fewer loads per FMA than "
+                          "8x48; X packed once per call, shared by the threads",
+              .group = "nm-spmm", .tunable = SK_TUNE_KC | SK_TUNE_AUX,
+              .patterns = "N:M with 1 <= N <= M <= 16, any K"},
+     .run = sk_nm_run_spmm_shared_avx512_4x96, .shared_bytes = sk_nm_spmm_shared_bytes_avx512,
+     .prepare = sk_nm_spmm_prepare_avx512_4x96, .defaults = sk_nm_spmm_defaults_avx512_4x96},
 
     /* ---- BSR (column-major r x c blocks, ragged edges padded, bsr_internal.h) ---- */
     {.info = {.name = "sk_f32_gemv_bsr__scalar", .format = SK_FORMAT_BSR, .isa = SK_ISA_SCALAR,
