@@ -86,13 +86,22 @@ struct KernelsBenchCommand: ParsableCommand {
                 throw KernelError.invalidArgument("the FMA peak probe measured \(peak) GFLOP/s; cannot express results as % of peak")
             }
             let bandwidth = Machine.measuredReadBandwidthGBs(threads: options.threads)
+            // The binding resource of the index-selecting kernels (CSR, N:M): one load per
+            // FMA. Best of three, like the peak.
+            var loadBound: [String: Double] = [:]
+            if options.isa == .avx512 {
+                for (name, fmas) in [("one load per fma", 0), ("nm 8x48 mix", 3), ("csr 64-column mix", 4), ("nm 4x96 mix", 6), ("csr 128-column mix", 8)] {
+                    let best = (0..<3).compactMap { _ in Machine.measuredLoadBoundGFLOPS(fmasPerBroadcast: fmas, threads: options.threads, seconds: 0.1) }.max()
+                    if let best { loadBound[name] = best }
+                }
+            }
             let header = BenchHeader(isa: options.isa.rawValue, threads: options.threads, peakGFLOPS: peak,
                                      dramReadGBs: bandwidth, caches: cold ? "cold" : "warm",
                                      cores: topology.cores, l1dBytes: topology.l1dBytes, l2Bytes: topology.l2Bytes,
                                      l3Bytes: topology.l3Bytes, cpu: Machine.cpuModel,
                                      tuned: options.tuning != nil, parameters: tuningSource.description,
                                      blas: benchmark.compareWith.map { BLASRecord(vendor: $0.vendor.rawValue, path: $0.path, details: $0.details) },
-                                     blasNote: blasNote)
+                                     blasNote: blasNote, loadBoundGFLOPS: loadBound)
             if !json { printTableHeader(header) }
             let results = try benchmark.run(peakGFLOPS: peak) { result in
                 if json {
@@ -131,8 +140,11 @@ struct KernelsBenchCommand: ParsableCommand {
         /// The vendor BLAS libraries compared against (`--compare`), and why none, if so.
         let blas: [BLASRecord]
         let blasNote: String?
+        /// GFLOP/s of the load-port probe per instruction mix (AVX-512 only).
+        let loadBoundGFLOPS: [String: Double]
         enum CodingKeys: String, CodingKey {
             case isa, threads, cores, caches, cpu, tuned, parameters, blas, blasNote = "blas_note"
+            case loadBoundGFLOPS = "load_bound_gflops"
             case peakGFLOPS = "peak_gflops", dramReadGBs = "dram_read_gbs"
             case l1dBytes = "l1d_bytes", l2Bytes = "l2_bytes", l3Bytes = "l3_bytes"
         }
@@ -153,9 +165,13 @@ struct KernelsBenchCommand: ParsableCommand {
     func printTableHeader(_ h: BenchHeader) {
         print("sift kernels bench: ISA \(h.isa), \(h.threads) thread(s), measured fp32 FMA peak \(format(h.peakGFLOPS, 1)) GFLOP/s, DRAM read \(format(h.dramReadGBs, 1)) GB/s")
         print("parameters: \(h.parameters)")
+        if !h.loadBoundGFLOPS.isEmpty {
+            let parts = h.loadBoundGFLOPS.sorted { $0.key < $1.key }.map { "\($0.key) \(format($0.value, 1)) (\(format(100 * $0.value / h.peakGFLOPS, 0))%)" }
+            print("load-bound ceilings (FMAs fed by L1 loads, GFLOP/s, % of peak): " + parts.joined(separator: ", "))
+        }
         for blas in h.blas { print("compare: \(blas.vendor) \(blas.path): \(blas.details)") }
         if let note = h.blasNote { print("compare: \(note)") }
-        print("machine: \(h.cpu), \(h.cores) cores, L1d \(h.l1dBytes / 1024) KiB, L2 \(h.l2Bytes / 1024) KiB, L3 \(h.l3Bytes / 1024 / 1024) MiB")
+        print("machine: \(h.cpu); \(h.cores) cores, L3 \(h.l3Bytes / 1024 / 1024) MiB")
         print("caches: \(h.caches == "cold" ? "cold (evicted before every timed call: weights stream from DRAM)" : "warm (repeated calls: weights that fit stay in cache)")")
         print("GFLOP/s counts nonzero FLOPs only; speedup is vs this project's dense GEMM, same shape and threads, this run.")
         print(pad("shape", 16) + pad("M", 6) + pad("K", 6) + pad("N", 6) + pad("format", 8) + pad("pattern", 14)

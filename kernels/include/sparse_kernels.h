@@ -61,6 +61,12 @@ int sk_bind_threads(int threads);
  * independent FMA chains in registers for about `seconds`. */
 double sk_fma_peak_gflops(sk_isa isa, int threads, double seconds);
 
+/* Measured GFLOP/s of AVX-512 FMAs that each take a zmm load from L1 (the X rows the CSR
+ * and N:M kernels select by index), with one broadcast load per `fmas_per_broadcast` FMAs
+ * (0: none; 3: the N:M 8x48 mix; 4: CSR at 64 columns; 6: N:M 4x96; 8: CSR at 128): the
+ * ceiling of those kernels on this core. 0 on CPUs without AVX-512. */
+double sk_load_fma_probe_gflops(int fmas_per_broadcast, int threads, double seconds);
+
 /* Measured read bandwidth in GB/s: `threads` threads summing disjoint parts of a
  * buffer of `bytes` bytes (pick a size far beyond L3 for DRAM, or inside L2 for L2). */
 double sk_read_bandwidth_gbs(int threads, size_t bytes, double seconds);
