@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
         .library(name: "SiftSweep", targets: ["SiftSweep"]),
+        .library(name: "DataflowSim", targets: ["DataflowSim"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
     dependencies: [
@@ -36,15 +37,23 @@ let package = Package(
         .target(name: "SparseKernels", dependencies: ["SiftCore", "CSparseKernels"]),
         // The model layer needs no C (no OpenMP, no hwloc): it builds and tests without them.
         .target(name: "SparseIFT", dependencies: ["SiftCore"]),
-        // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
+        // Shards and mergeable sweep CSVs: pure Swift on SiftCore alone, so every sweep
         // (runtime, simulator, report) can use it.
-        .target(name: "SiftSweep"),
+        .target(name: "SiftSweep", dependencies: ["SiftCore"]),
+        // `sift report`: plots, tables, the index page, the machine description and the
+        // report's sweeps, over small protocols the CLI fills with the runtime and simulator.
+        .target(name: "SiftReport", dependencies: ["SiftSweep", "SparseIFT", "SparseKernels"]),
+        // The CS-2-like dataflow simulator: pure Swift on top of the Sparse-IFT IR (no C).
+        .target(name: "DataflowSim", dependencies: ["SiftCore", "SparseIFT", "SiftSweep"], exclude: ["README.md"]),
         .executableTarget(
             name: "sift",
             dependencies: [
                 "SiftCore",
                 "SparseKernels",
                 "SparseIFT",
+                "SiftSweep",
+                "DataflowSim",
+                "SiftReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,5 +62,7 @@ let package = Package(
         .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT"]),
         .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels"]),
         .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
+        .testTarget(name: "DataflowSimTests", dependencies: ["DataflowSim", "SparseIFT", "SiftCore"]),
+        .testTarget(name: "SiftReportTests", dependencies: ["SiftReport", "SiftSweep", "SparseKernels"]),
     ]
 )

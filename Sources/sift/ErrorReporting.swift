@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import SiftReport
+import SiftSweep
 import SparseIFT
 import SparseKernels
 
@@ -15,6 +17,12 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode(2)
     } catch let error as SparseIFTError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(2)
+    } catch let error as SweepError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(2)
+    } catch let error as ReportError {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode(2)
     }

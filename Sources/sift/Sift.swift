@@ -10,7 +10,7 @@ struct Sift: ParsableCommand {
         abstract: "Sparse Iso-FLOP Transformations: kernels, transforms and their wall-clock cost.",
         subcommands: [
             KernelsCommand.self, ModelsCommand.self, TransformCommand.self, WeightsCommand.self,
-            ReferenceCommand.self, TracesCommand.self,
+            ReferenceCommand.self, TracesCommand.self, SimulateCommand.self, ReportCommand.self,
         ]
     )
 

@@ -35,8 +35,8 @@ struct ZooModelArguments: ParsableArguments {
 
 /// Options shared by the commands that transform a model.
 struct TransformArguments: ParsableArguments {
-    @Option(help: "dense | wide | parallel | factorized | doped.")
-    var transform: String
+    @Option(help: "dense | wide | parallel | factorized | doped (default: dense).")
+    var transform: String = "dense"
 
     // Unconditional parsing so a negative value reaches our range check instead of
     // being taken for a flag.
