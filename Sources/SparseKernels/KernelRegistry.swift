@@ -50,6 +50,7 @@ public struct KernelInfo: Sendable, Hashable, CustomStringConvertible {
         public static let mBlock = Tunable(rawValue: 2)
         public static let nBlock = Tunable(rawValue: 4)
         public static let auxiliary = Tunable(rawValue: 8)
+        public static let prefetch = Tunable(rawValue: 16)
     }
 
     /// The K block: the rows of X one pass over Y covers.
@@ -142,12 +143,15 @@ public struct KernelBlocking: Sendable, Hashable {
     public var nBlock: Int?
     /// The kernel-specific knob its `blocking` text names.
     public var auxiliary: Int?
+    /// Software prefetch distance in the kernel's steps (0: off).
+    public var prefetch: Int?
 
-    public init(kBlock: Int? = nil, mBlock: Int? = nil, nBlock: Int? = nil, auxiliary: Int? = nil) {
+    public init(kBlock: Int? = nil, mBlock: Int? = nil, nBlock: Int? = nil, auxiliary: Int? = nil, prefetch: Int? = nil) {
         self.kBlock = kBlock
         self.mBlock = mBlock
         self.nBlock = nBlock
         self.auxiliary = auxiliary
+        self.prefetch = prefetch
     }
 
     public static let defaults = KernelBlocking()
@@ -161,10 +165,14 @@ public struct KernelBlocking: Sendable, Hashable {
                 throw .invalidArgument("\(name) \(value) must be between 1 and \(Self.maxValue)")
             }
         }
+        if let prefetch, !(0...Self.maxValue).contains(prefetch) {
+            throw .invalidArgument("prefetch distance \(prefetch) must be between 0 and \(Self.maxValue)")
+        }
     }
 
     var cValue: sk_params {
-        sk_params(kc: Int64(kBlock ?? 0), mc: Int64(mBlock ?? 0), nc: Int64(nBlock ?? 0), aux: Int64(auxiliary ?? 0))
+        sk_params(kc: Int64(kBlock ?? 0), mc: Int64(mBlock ?? 0), nc: Int64(nBlock ?? 0), aux: Int64(auxiliary ?? 0),
+                  pf: Int64(prefetch ?? 0))
     }
 }
 

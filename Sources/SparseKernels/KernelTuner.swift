@@ -179,9 +179,12 @@ public struct KernelTuner {
         }
         var best = winner.blocking
         for field in Self.fields(winner.kernel.tunable) {
-            for factor in [0.5, 2.0] where timeLeft() {
-                guard let value = field.get(best) else { break }
-                let candidate = field.set(best, field.round(Double(value) * factor))
+            let values: [Int]
+            if let fixed = field.candidates { values = fixed } else if let value = field.get(best) {
+                values = [0.5, 2.0].map { field.round(Double(value) * $0) }
+            } else { continue }
+            for value in values where timeLeft() {
+                let candidate = field.set(best, value)
                 guard candidate != best else { continue }
                 let kernel = winner.kernel, current = best
                 if ratio({ _ in KernelPlan(kernel: kernel, blocking: current) },
@@ -242,7 +245,8 @@ public struct KernelTuner {
         return KernelBlocking(kBlock: tunable.contains(.kBlock) ? resolved.kBlock : nil,
                               mBlock: tunable.contains(.mBlock) ? resolved.mBlock : nil,
                               nBlock: tunable.contains(.nBlock) ? resolved.nBlock : nil,
-                              auxiliary: tunable.contains(.auxiliary) ? resolved.auxiliary : nil)
+                              auxiliary: tunable.contains(.auxiliary) ? resolved.auxiliary : nil,
+                              prefetch: tunable.contains(.prefetch) ? 0 : nil)
     }
 
     /// One blocking field the search walks.
@@ -250,6 +254,8 @@ public struct KernelTuner {
         let get: (KernelBlocking) -> Int?
         let set: (KernelBlocking, Int) -> KernelBlocking
         let round: (Double) -> Int
+        /// Values to try instead of halving and doubling (for on/off-like fields).
+        var candidates: [Int]? = nil
     }
 
     static func fields(_ tunable: KernelInfo.Tunable) -> [Field] {
@@ -267,6 +273,11 @@ public struct KernelTuner {
         if tunable.contains(.auxiliary) {
             fields.append(Field(get: { $0.auxiliary }, set: { var b = $0; b.auxiliary = $1; return b }, round: step(1)))
         }
+        if tunable.contains(.prefetch) {
+            // off by default; distances of 4, 16 and 64 steps
+            fields.append(Field(get: { $0.prefetch }, set: { var b = $0; b.prefetch = $1; return b }, round: step(1),
+                                candidates: [4, 16, 64]))
+        }
         return fields
     }
 
@@ -276,6 +287,7 @@ public struct KernelTuner {
         if let v = blocking.mBlock, tunable.contains(.mBlock) { parts.append("mc=\(v)") }
         if let v = blocking.nBlock, tunable.contains(.nBlock) { parts.append("nc=\(v)") }
         if let v = blocking.auxiliary, tunable.contains(.auxiliary) { parts.append("aux=\(v)") }
+        if let v = blocking.prefetch, tunable.contains(.prefetch), v > 0 { parts.append("pf=\(v)") }
         return parts.isEmpty ? "(no blocking to tune)" : parts.joined(separator: " ")
     }
 
@@ -304,7 +316,8 @@ extension KernelInfo {
         var out = c
         _ = sk_kernel_resolve_params(Int32(index), weights.cHandle, Int64(columns), &c, &out)
         func value(_ v: Int64) -> Int? { v > 0 ? Int(v) : nil }
-        return KernelBlocking(kBlock: value(out.kc), mBlock: value(out.mc), nBlock: value(out.nc), auxiliary: value(out.aux))
+        return KernelBlocking(kBlock: value(out.kc), mBlock: value(out.mc), nBlock: value(out.nc), auxiliary: value(out.aux),
+                              prefetch: value(out.pf))
     }
 }
 

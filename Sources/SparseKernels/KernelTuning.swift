@@ -36,6 +36,7 @@ public struct KernelTuning: Codable, Equatable, Sendable {
         public var mBlock: Int?
         public var nBlock: Int?
         public var auxiliary: Int?
+        public var prefetch: Int?
         public var rank: Int
 
         public init(name: String, blocking: KernelBlocking = .defaults, rank: Int = 0) {
@@ -44,15 +45,16 @@ public struct KernelTuning: Codable, Equatable, Sendable {
             mBlock = blocking.mBlock
             nBlock = blocking.nBlock
             auxiliary = blocking.auxiliary
+            prefetch = blocking.prefetch
             self.rank = rank
         }
 
         public var blocking: KernelBlocking {
-            KernelBlocking(kBlock: kBlock, mBlock: mBlock, nBlock: nBlock, auxiliary: auxiliary)
+            KernelBlocking(kBlock: kBlock, mBlock: mBlock, nBlock: nBlock, auxiliary: auxiliary, prefetch: prefetch)
         }
 
         enum CodingKeys: String, CodingKey {
-            case name, rank, kBlock = "k_block", mBlock = "m_block", nBlock = "n_block", auxiliary
+            case name, rank, prefetch, kBlock = "k_block", mBlock = "m_block", nBlock = "n_block", auxiliary
         }
     }
 

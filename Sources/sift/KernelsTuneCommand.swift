@@ -44,7 +44,7 @@ struct KernelsTuneCommand: ParsableCommand {
                 print(String(format: "tuned %@ in %.0f s; stored in %@", key.description, record.searchSeconds, path))
                 for kernel in record.kernels {
                     let blocking = kernel.blocking
-                    let fields = [("kc", blocking.kBlock), ("mc", blocking.mBlock), ("nc", blocking.nBlock), ("aux", blocking.auxiliary)]
+                    let fields = [("kc", blocking.kBlock), ("mc", blocking.mBlock), ("nc", blocking.nBlock), ("aux", blocking.auxiliary), ("pf", blocking.prefetch)]
                         .compactMap { name, value in value.map { "\(name)=\($0)" } }.joined(separator: " ")
                     print("  \(kernel.name)\(kernel.rank > 0 ? " (chosen)" : "") \(fields)")
                 }

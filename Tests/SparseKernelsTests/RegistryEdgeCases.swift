@@ -93,6 +93,9 @@ struct RegistryEdgeCase: CustomStringConvertible {
                 }
             }
         }
+        if kernel.tunable.contains(.prefetch) {
+            for distance in [4, 64] { add(m0, 300, n0, KernelBlocking(prefetch: distance)) }
+        }
         if kernel.tunable.contains(.mBlock) {
             add(3 * unit + 1, 40, n0, KernelBlocking(kBlock: 16, mBlock: 1))
         }

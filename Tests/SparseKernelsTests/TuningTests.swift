@@ -148,7 +148,8 @@ struct TuningTests {
             let blocking = KernelBlocking(kBlock: kernel.tunable.contains(.kBlock) ? 24 : nil,
                                           mBlock: kernel.tunable.contains(.mBlock) ? 1 : nil,
                                           nBlock: kernel.tunable.contains(.nBlock) ? 20 : nil,
-                                          auxiliary: kernel.tunable.contains(.auxiliary) ? 1 : nil)
+                                          auxiliary: kernel.tunable.contains(.auxiliary) ? 1 : nil,
+                                          prefetch: kernel.tunable.contains(.prefetch) ? 7 : nil)
             kernels.append(KernelTuning.Kernel(name: kernel.name, blocking: blocking, rank: 1))
         }
         return try record(kernels, threads: threads)

@@ -149,6 +149,7 @@ static void gemm_rectangle(const sk_call *c, const gemm_blocking *b, int64_t s0,
                               ncb - full_panels * nr, nr, 0, 1, buf);
             sk_tile t;
             t.ldy = c->ldy;
+            t.w_prefetch = c->params.pf;
             t.accumulate = pc > 0;
             int last = pc + kcb == a->k;
             for (int64_t is = s0; is < s1; is += b->mc) {

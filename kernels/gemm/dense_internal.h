@@ -39,6 +39,7 @@ typedef struct sk_tile {
     int rows;               /* valid rows, 1..16 (the strip's padding rows are skipped) */
     int cols;               /* valid columns, 1..nr */
     int accumulate;         /* add to Y (every K block after the first) */
+    int64_t w_prefetch;     /* prefetch W this many k steps ahead (0: off) */
     const sk_epilogue *ep;  /* epilogue offset to this tile (last K block only), or NULL */
 } sk_tile;
 

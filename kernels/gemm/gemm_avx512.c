@@ -25,7 +25,7 @@ SK_BEGIN_AVX512
 static inline __attribute__((always_inline)) void
 group_RxV(const int R, const int nv, const int prefetch, int64_t kc, const float *w, const float *x,
           int64_t ldx, const float *x_next, float *y, int64_t ldy, int rows, int cols,
-          int accumulate, const sk_epilogue *ep) {
+          int accumulate, const sk_epilogue *ep, int64_t w_prefetch) {
     __m512 acc[HALF_ROWS][4];
     for (int r = 0; r < R; r++)
         for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
@@ -43,6 +43,8 @@ group_RxV(const int R, const int nv, const int prefetch, int64_t kc, const float
             for (int v = 0; v < nv; v++) _mm_prefetch((const char *)(next + 16 * v), _MM_HINT_T0);
             _mm_prefetch((const char *)(next + 16 * nv - 1), _MM_HINT_T0);
         }
+        /* one 64-byte line of the strip per k step: a prefetch per step, when asked */
+        if (w_prefetch) _mm_prefetch((const char *)(w + (p + w_prefetch) * SK_DENSE_MR), _MM_HINT_T0);
         for (int r = 0; r < R; r++) {
             __m512 wr = _mm512_set1_ps(w[p * SK_DENSE_MR + r]);
             for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(wr, xv[v], acc[r][v]);
@@ -77,12 +79,13 @@ group_RxV(const int R, const int nv, const int prefetch, int64_t kc, const float
 
 typedef void (*half_kernel_fn)(int64_t kc, const float *w, const float *x, int64_t ldx,
                                const float *x_next, float *y, int64_t ldy, int rows, int cols,
-                               int accumulate, const sk_epilogue *ep);
+                               int accumulate, const sk_epilogue *ep, int64_t w_prefetch);
 #define GROUP_KERNEL(NAME, R, NV, PREFETCH)                                                    \
     static void NAME(int64_t kc, const float *w, const float *x, int64_t ldx,                  \
                      const float *x_next, float *y, int64_t ldy, int rows, int cols,           \
-                     int accumulate, const sk_epilogue *ep) {                                  \
-        group_RxV(R, NV, PREFETCH, kc, w, x, ldx, x_next, y, ldy, rows, cols, accumulate, ep); \
+                     int accumulate, const sk_epilogue *ep, int64_t w_prefetch) {              \
+        group_RxV(R, NV, PREFETCH, kc, w, x, ldx, x_next, y, ldy, rows, cols, accumulate, ep,  \
+                  w_prefetch);                                                                 \
     }
 #define HALF_KERNEL(NAME, NV, PREFETCH) GROUP_KERNEL(NAME, 8, NV, PREFETCH)
 HALF_KERNEL(half_8x48, 3, 0)
@@ -165,7 +168,7 @@ static void strip_rows_broadcast(int64_t kc, const sk_tile *t, int cols) {
     /* Only the first half prefetches: the second finds the next panel in cache. */
     half_kernel_fn first = half == half_8x48 && t->x_next ? half_8x48_prefetch : half;
     first(kc, t->w, t->x, t->ldx, t->x_next, t->y, t->ldy,
-          t->rows < HALF_ROWS ? t->rows : HALF_ROWS, cols, t->accumulate, t->ep);
+          t->rows < HALF_ROWS ? t->rows : HALF_ROWS, cols, t->accumulate, t->ep, t->w_prefetch);
     if (t->rows > HALF_ROWS) {
         sk_epilogue lower;
         const sk_epilogue *lower_ep = NULL;
@@ -174,7 +177,7 @@ static void strip_rows_broadcast(int64_t kc, const sk_tile *t, int cols) {
             lower_ep = &lower;
         }
         half(kc, t->w + HALF_ROWS, t->x, t->ldx, NULL, t->y + HALF_ROWS * t->ldy, t->ldy,
-             t->rows - HALF_ROWS, cols, t->accumulate, lower_ep);
+             t->rows - HALF_ROWS, cols, t->accumulate, lower_ep, 0); /* the first half fetched the lines */
     }
 }
 
@@ -196,7 +199,7 @@ static void strip_rows_6x64(int64_t kc, const sk_tile *t, int cols) {
         }
         const int grows = t->rows - r0 < group_rows[g] ? t->rows - r0 : group_rows[g];
         fn(kc, t->w + r0, t->x, t->ldx, g == 0 ? t->x_next : NULL, t->y + r0 * t->ldy, t->ldy, grows, cols,
-           t->accumulate, part_ep);
+           t->accumulate, part_ep, g == 0 ? t->w_prefetch : 0); /* one group fetches the strip's lines */
     }
 }
 

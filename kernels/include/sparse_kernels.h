@@ -188,7 +188,7 @@ typedef struct sk_kernel_info {
     int tunable;            /* the sk_params fields it reads: SK_TUNE_* bits */
 } sk_kernel_info;
 
-enum { SK_TUNE_KC = 1, SK_TUNE_MC = 2, SK_TUNE_NC = 4, SK_TUNE_AUX = 8 };
+enum { SK_TUNE_KC = 1, SK_TUNE_MC = 2, SK_TUNE_NC = 4, SK_TUNE_AUX = 8, SK_TUNE_PF = 16 };
 
 /* Blocking of one multiply. Zero fields take the kernel's default (derived from the
  * cache sizes hwloc reports). Which fields a kernel reads is in its `blocking` text. */
@@ -197,6 +197,7 @@ typedef struct sk_params {
     int64_t mc;     /* M block, row units */
     int64_t nc;     /* N block, columns */
     int64_t aux;    /* kernel-specific, see `blocking` */
+    int64_t pf;     /* software prefetch distance, in the kernel's steps (see `blocking`) */
 } sk_params;
 
 int sk_kernel_count(void);

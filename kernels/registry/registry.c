@@ -73,17 +73,19 @@ static const sk_kernel registry[] = {
               .split = SK_SPLIT_ROWS_THEN_COLUMNS, .col_grain = SK_NR_AVX512, .min_units_per_thread = 4,
               .blocking = "kc = K block (256, equal blocks), mc = M block in strips (a quarter of L2), "
                           "nc = N block (768); aux = most strips per thread that read X in place (8); "
-                          "N % 16 <= 12 edge columns by a 16-row column kernel",
-              .group = "dense-gemm", .tunable = SK_TUNE_KC | SK_TUNE_MC | SK_TUNE_NC,
+                          "pf = prefetch W this many k steps ahead (0: off, the default; the tuner tries it "
+                          "for cores whose hardware prefetcher lags); N % 16 <= 12 edge columns by a 16-row "
+                          "column kernel",
+              .group = "dense-gemm", .tunable = SK_TUNE_KC | SK_TUNE_MC | SK_TUNE_NC | SK_TUNE_PF,
               .patterns = "dense, any M and K"},
      .run = sk_dense_run_gemm_avx512, .scratch_bytes = sk_dense_scratch_avx512, .defaults = sk_dense_defaults_avx512},
     {.info = {.name = "sk_f32_gemm__avx512_6x64", .format = SK_FORMAT_DENSE, .isa = SK_ISA_AVX512,
               .min_n = 1, .max_n = ANY_N, .tile_rows = 6, .tile_cols = 64, .row_unit = 16, .kblock = 256,
               .split = SK_SPLIT_ROWS_THEN_COLUMNS, .col_grain = SK_NR_AVX512_64, .min_units_per_thread = 4,
-              .blocking = "kc, mc, nc (1024), aux as for 8x48; rows 6+6+4 per strip, 4 zmm per row: 10 loads "
+              .blocking = "kc, mc, nc (1024), aux, pf as for 8x48; rows 6+6+4 per strip, 4 zmm per row: 10 loads "
                           "per 24 FMAs instead of 11, for cores with two FMA pipes and loads to spare; N % 16 "
                           "<= 12 edge columns by the column kernel",
-              .group = "dense-gemm", .tunable = SK_TUNE_KC | SK_TUNE_MC | SK_TUNE_NC,
+              .group = "dense-gemm", .tunable = SK_TUNE_KC | SK_TUNE_MC | SK_TUNE_NC | SK_TUNE_PF,
               .patterns = "dense, any M and K"},
      .run = sk_dense_run_gemm_avx512_6x64, .scratch_bytes = sk_dense_scratch_avx512_6x64,
      .defaults = sk_dense_defaults_avx512_6x64},
@@ -406,6 +408,7 @@ static sk_params resolve_params(const sk_kernel *e, const void *w, int64_t n, co
         if (p.mc < 0) p.mc = 0;
         if (p.nc < 0) p.nc = 0;
         if (p.aux < 0) p.aux = 0;
+        if (p.pf < 0) p.pf = 0;
     }
     if (e->defaults) e->defaults(w, n, &p);
     return p;
