@@ -9,7 +9,7 @@ internal import CSparseKernels
 /// sizes, and walks one blocking field at a time (halve, ×3/4, ×3/2, double; keep a change
 /// only when it is at least 2% faster), a variant at a time, on a few representative
 /// shapes per family. It stops at `budgetSeconds` with what it has: a first run stays
-/// well under two minutes.
+/// under two minutes (about 30-60 s on 2 cores).
 public struct KernelTuner {
     /// One representative product: a shape, the weights' pattern and sparsity.
     public struct Workload: Sendable {
@@ -51,12 +51,20 @@ public struct KernelTuner {
         self.budgetSeconds = budgetSeconds
         self.log = log
         groups = [
+            // MLP layers at batch 256, sized so the whole search fits its budget on a busy
+            // 2-core machine: K up to 4096 (the K block matters most there), M up to 2048.
             Group(name: "dense-gemm", workloads: [
                 Workload(m: 1024, k: 1024, n: 256, format: .dense, sparsity: 0),
                 Workload(m: 2048, k: 2048, n: 256, format: .dense, sparsity: 0),
             ]),
-            Group(name: "csr-spmm", workloads: [Workload(m: 1024, k: 1024, n: 256, format: .csr, sparsity: 0.9)]),
-            Group(name: "nm-spmm", workloads: [Workload(m: 2048, k: 2048, n: 256, format: .nm(n: 2, m: 4), sparsity: 0.5)]),
+            Group(name: "csr-spmm", workloads: [
+                Workload(m: 1024, k: 1024, n: 256, format: .csr, sparsity: 0.9),
+                Workload(m: 1024, k: 1024, n: 256, format: .csr, sparsity: 0.95),
+            ]),
+            Group(name: "nm-spmm", workloads: [
+                Workload(m: 1024, k: 4096, n: 256, format: .nm(n: 2, m: 4), sparsity: 0.5),
+                Workload(m: 2048, k: 2048, n: 256, format: .nm(n: 2, m: 4), sparsity: 0.5),
+            ]),
             Group(name: "nm-spmm-few-rows", workloads: [Workload(m: 128, k: 1152, n: 784, format: .nm(n: 2, m: 4), sparsity: 0.5)]),
             Group(name: "bsr-spmm", workloads: [Workload(m: 1024, k: 1024, n: 256, format: .bsr(rows: 16, columns: 16), sparsity: 0.9)]),
         ]
@@ -144,7 +152,7 @@ public struct KernelTuner {
             guard let plan = KernelRegistry.plan(for: item.weights, columns: item.x.columns, options: options) else { return nil }
             reference.append(plan)
         }
-        /// `b`'s time over `a`'s: per workload the ratio of their fastest samples among 15
+        /// `b`'s time over `a`'s: per workload the ratio of their fastest samples among 9
         /// each, taken alternately, a few milliseconds each (other work on a shared machine
         /// only ever adds time, and alternating keeps both exposed to the same load), then
         /// the geometric mean over the workloads.
@@ -157,7 +165,7 @@ public struct KernelTuner {
                     return max(1, Int(Self.sampleSeconds / max(once, 1e-7)))
                 }
                 var fastestA = Double.infinity, fastestB = Double.infinity
-                for _ in 0..<15 {
+                for _ in 0..<9 {
                     fastestA = min(fastestA, measure(prepared[index].weights, prepared[index].x, &prepared[index].y, plans[0], options, repetitions[0]))
                     fastestB = min(fastestB, measure(prepared[index].weights, prepared[index].x, &prepared[index].y, plans[1], options, repetitions[1]))
                 }
@@ -173,6 +181,8 @@ public struct KernelTuner {
             let start = resolvedDefaults(kernel, first)
             results.append((kernel, start, ratio({ reference[$0] }, { _ in KernelPlan(kernel: kernel, blocking: start) })))
         }
+        // Out of time before every variant was measured: no choice from a partial field.
+        guard results.count == variants.count else { return nil }
         guard var winner = results.min(by: { $0.ratio < $1.ratio }) else { return nil }
         if results.count > 1 {
             log(group.name + " variants at their defaults: " + results.map { String(format: "%@ %.2fx", $0.kernel.name, $0.ratio) }.joined(separator: ", "))
@@ -223,7 +233,7 @@ public struct KernelTuner {
                     return max(1, Int(Self.sampleSeconds / max(measure(item.weights, item.x, &y, plan, options, 1), 1e-7)))
                 }
                 var fastestBest = Double.infinity, fastestCandidate = Double.infinity
-                for _ in 0..<15 {
+                for _ in 0..<9 {
                     fastestBest = min(fastestBest, measure(best.weights, best.x, &best.y, plan, options, repetitions[0]))
                     fastestCandidate = min(fastestCandidate, measure(candidate.weights, candidate.x, &candidate.y, plan, options, repetitions[1]))
                 }

@@ -60,7 +60,7 @@ public enum TuningSession {
         }
         guard searchIfMissing else { return (tuned, .defaults("no tuning for \(key) in \(file)")) }
         warn("sift: no kernel tuning for \(key) yet: measuring this machine once (at most \(Int(budgetSeconds)) s); later runs read \(file). \(environmentVariable)=defaults skips this.")
-        let record = try KernelTuner(options: options, budgetSeconds: budgetSeconds, log: { warn("sift: tuned \($0)") }).tune()
+        let record = try KernelTuner(options: options, budgetSeconds: budgetSeconds, log: { warn("sift: tuning: \($0)") }).tune()
         tuned.tuning = record
         do {
             try TuningFile.store(record, at: file)

@@ -35,7 +35,7 @@ struct KernelsTuneCommand: ParsableCommand {
             let key = KernelTuning.Key(options)
             FileHandle.standardError.write(Data("sift: tuning the kernels for \(key) (at most \(Int(budget)) s)\n".utf8))
             let record = try KernelTuner(options: options, budgetSeconds: budget, log: { line in
-                FileHandle.standardError.write(Data("sift: tuned \(line)\n".utf8))
+                FileHandle.standardError.write(Data("sift: tuning: \(line)\n".utf8))
             }).tune()
             try TuningFile.store(record, at: path)
             if json {
