@@ -88,6 +88,10 @@ public struct KernelBenchmark {
     public var coldCaches = false
     /// Samples taken in cold mode (one call each).
     public var coldSamples = 15
+    /// Time every case interleaved with the dense kernel, sample by sample, and take its
+    /// speedup from those pairs (`--paired`): on a shared machine the load drifts between
+    /// one case and the next, and a ratio of times taken minutes apart drifts with it.
+    public var paired = false
     /// Vendor BLAS libraries whose sgemm each shape is also timed with (`--compare`).
     public var compareWith: [VendorBLAS] = []
 
@@ -223,7 +227,20 @@ public struct KernelBenchmark {
                     throw KernelError(error)
                 }
                 let prepared = try prepareWeights(w, as: WeightFormat(for: item.pattern), options: options)
-                let seconds = time(prepared, x, &y, evictor: evictor)
+                var seconds: Double
+                var caseDenseSeconds = denseSeconds
+                if paired, let densePlan = KernelRegistry.plan(for: dense, columns: shape.n, options: options),
+                   let plan = KernelRegistry.plan(for: prepared, columns: shape.n, options: options) {
+                    // Dense and this kernel sample by sample (both on our OpenMP runtime: no
+                    // pause needed), so the ratio sees one machine load.
+                    var denseY = y
+                    (caseDenseSeconds, seconds) = timeInterleaved(
+                        { dense.multiplyUnchecked(x, into: &denseY, epilogue: .none, plan: densePlan, options: self.options) },
+                        { prepared.multiplyUnchecked(x, into: &y, epilogue: .none, plan: plan, options: self.options) },
+                        evictor: evictor, settleBetween: false)
+                } else {
+                    seconds = time(prepared, x, &y, evictor: evictor)
+                }
                 let verified = try agrees(prepared, y, with: w, x)
                 let nonzeros = w.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
                 let gflops = 2 * Double(nonzeros) * Double(shape.n) / seconds / 1e9
@@ -231,7 +248,7 @@ public struct KernelBenchmark {
                     shape: shape.name, format: item.format.rawValue, pattern: item.pattern.description,
                     sparsity: item.sparsity, M: shape.m, K: shape.k, N: shape.n, nonzeros: nonzeros,
                     seconds: seconds, gflops: gflops, percentOfPeak: 100 * gflops / peakGFLOPS,
-                    speedupVsDense: denseSeconds / seconds, weightBytes: prepared.storageBytes, verified: verified,
+                    speedupVsDense: caseDenseSeconds / seconds, weightBytes: prepared.storageBytes, verified: verified,
                     kernel: KernelRegistry.plan(for: prepared, columns: shape.n, options: options)?.kernel.name ?? "")
                 results.append(result)
                 progress(result)
@@ -267,13 +284,15 @@ public struct KernelBenchmark {
     /// spinning (they keep both cores busy for KMP_BLOCKTIME, 200 ms by default, after each
     /// call: measured, our kernel ran at 0.6x its own speed right after an MKL call), then
     /// warms up with one untimed call.
-    func timeInterleaved(_ a: () -> Void, _ b: () -> Void, evictor: CacheEvictor?) -> (Double, Double) {
+    func timeInterleaved(_ a: () -> Void, _ b: () -> Void, evictor: CacheEvictor?, settleBetween: Bool = true) -> (Double, Double) {
         let clock = ContinuousClock()
         let environment = ProcessInfo.processInfo.environment
         let blocktime = environment["KMP_BLOCKTIME"].flatMap(Double.init).map { min(max($0, 0), 1000) } ?? 200
         let pause = Duration.milliseconds(Int64(blocktime) + 100)
         func settle(_ call: () -> Void) {
-            Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+            if settleBetween {
+                Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+            }
             call()
         }
         var first: [Double] = [], second: [Double] = []

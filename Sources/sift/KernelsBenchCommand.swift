@@ -26,6 +26,9 @@ struct KernelsBenchCommand: ParsableCommand {
     @Flag(help: "Evict the caches before every timed call (weights come from DRAM, as in a network larger than the L3).")
     var cold = false
 
+    @Flag(help: "Time each sparse kernel interleaved with the dense kernel, sample by sample, for speedups robust to a busy machine.")
+    var paired = false
+
     @Flag(help: "Also time the best vendor BLAS sgemm this process can load (MKL's libmkl_rt, OpenBLAS; SIFT_BLAS=path picks one) on every shape, interleaved with our dense kernel; skipped with a note when none loads.")
     var compare = false
 
@@ -54,6 +57,7 @@ struct KernelsBenchCommand: ParsableCommand {
         benchmark.nmPatterns = try list(nm).map { text throws(KernelError) in try WeightFormat.nm(parsing: text) }.compactMap(\.pattern)
         benchmark.blockPatterns = try list(block).map { text throws(KernelError) in try WeightFormat.bsr(parsing: text) }.compactMap(\.pattern)
         benchmark.coldCaches = cold
+        benchmark.paired = paired
         try benchmark.validate()
         return benchmark
     }

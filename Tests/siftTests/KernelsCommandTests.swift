@@ -143,9 +143,9 @@ struct KernelsCommandTests {
         #expect(!outcome.standardError.contains("measured"), "stderr: \(outcome.standardError)")
     }
 
-    @Test("bench measures N:M and BSR on shapes their group and block do not divide")
+    @Test("bench measures N:M and BSR on shapes their group and block do not divide (and --paired runs)")
     func benchRagged() throws {
-        let outcome = try SiftProcess.run(["kernels", "bench", "--shapes", "36x50x20", "--sparsity", "0.5",
+        let outcome = try SiftProcess.run(["kernels", "bench", "--shapes", "36x50x20", "--sparsity", "0.5", "--paired",
                                            "--formats", "dense,nm,bsr", "--nm", "2:4", "--block", "16x16", "--threads", "2", "--json"])
         #expect(outcome.status == 0, "\(outcome.standardError)")
         let json = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [String: Any]
