@@ -25,8 +25,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# SIFT_TUNING=defaults: tests never start the per-machine kernel tuning search.
 test: deps
-	$(SWIFT) test
+	SIFT_TUNING=defaults $(SWIFT) test
 
 # The headline report: `sift report` builds the transformed models, runs the CPU runtime
 # sweep (measured), the accelerator sweep (simulated) and the single-product sweeps, and
@@ -37,10 +38,13 @@ report: release
 
 # The kernel benchmark: every format against our own dense GEMM on the default shapes
 # (warm caches), then the batch-1 shapes again with the caches evicted before every
-# call, which is what a network whose weights exceed the L3 sees.
+# call, which is what a network whose weights exceed the L3 sees, then our dense GEMM
+# against the vendor BLAS the process can load (skipped with a note when none).
+# The first run on a machine tunes the kernels (under 2 minutes, said on stderr).
 bench: release
 	$(SIFT_RELEASE) kernels bench
 	$(SIFT_RELEASE) kernels bench --cold --shapes 1024x1024x1,4096x4096x1
+	$(SIFT_RELEASE) kernels bench --compare --formats dense --shapes 1024x1024x256,4096x4096x256
 
 # Side by side with DeepSparse 1.8 and ONNX Runtime, and our dense GEMM against this
 # environment's BLAS (numpy's OpenBLAS, MKL). Needs PyPI; not part of the tests.

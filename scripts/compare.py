@@ -483,14 +483,15 @@ def main():
     blas_writer.writeheader()
     blas_writer.writerows(blas_rows)
     numpy_blas = "; ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})" for i in environment.get("numpy_blas", []))
-    blas_md = "# Dense fp32 GEMM: ours vs this environment's BLAS (GFLOP/s, same threads)\n\n" + machine + "\n\n"
+    blas_md = "" if not blas_rows else "# Dense fp32 GEMM: ours vs this environment's BLAS (GFLOP/s, same threads)\n\n" + machine + "\n\n"
     mkl = environment.get("mkl")
     if isinstance(mkl, dict):
         mkl_text = (f"MKL {mkl['version']} ({mkl['processor']}); on {mkl['first_shape']}: {fmt(mkl['gflops_default'])} GFLOP/s by default, "
                     f"{fmt(mkl['gflops_capped_at_avx2'])} with MKL_ENABLE_INSTRUCTIONS=AVX2")
     else:
         mkl_text = f"MKL: {mkl}"
-    blas_md += f"numpy's BLAS (threadpoolctl): {numpy_blas or 'unknown'}. {mkl_text}.\n\n"
+    if blas_rows:
+        blas_md += f"numpy's BLAS (threadpoolctl): {numpy_blas or 'unknown'}. {mkl_text}.\n\n"
     blas_md += markdown_table(["shape (MxKxN)", "ours", "numpy BLAS", "MKL", "ours / best"], [
         [r["shape"], fmt(r["ours_gflops"]), fmt(r["numpy_gflops"]), fmt(r["mkl_gflops"]),
          fmt(r["ours_gflops"] / max(v for v in [r["numpy_gflops"], r["mkl_gflops"]] if v), 2) + "×"] for r in blas_rows]) if blas_rows else ""
@@ -498,7 +499,8 @@ def main():
     write_folder(out, {"compare.csv": buffer.getvalue(), "compare.md": compare_md, "blas.csv": blas_buffer.getvalue(),
                        "blas.md": blas_md, "environment.json": json.dumps(environment, indent=1, default=str) + "\n"})
     print(compare_md)
-    print(blas_md)
+    if blas_md:
+        print(blas_md)
     print(f"written to {out}/")
 
 

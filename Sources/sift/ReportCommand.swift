@@ -45,6 +45,9 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("accelerator-config"), help: "Accelerator config for the simulated sweeps (default: the simulator's).")
     var acceleratorConfig: String?
 
+    @Option(name: .customLong("accelerator-mode"), help: "cycle | analytical: the simulator's mode for the accelerator sweeps (default: analytical for networks, so the default plan fits its time; the page says which).")
+    var acceleratorMode: String?
+
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
@@ -83,7 +86,7 @@ struct ReportCommand: ParsableCommand {
             }
             let selected = try sweeps.map(Self.parseSweeps) ?? ReportSweep.allCases
             let options = try execution.resolve()
-            let backends = try ReportBackendFactory.make(acceleratorConfig: acceleratorConfig)
+            let backends = try ReportBackendFactory.make(acceleratorConfig: acceleratorConfig, acceleratorMode: acceleratorMode)
             let suffix = shard == .whole ? "" : "-shard-\(shard.index)-of-\(shard.count)"
             let request = ReportRequest(plan: plan, shard: shard, options: options, sweeps: selected,
                                         out: out ?? Self.defaultFolder(suffix: suffix),

@@ -11,6 +11,7 @@ struct Sift: ParsableCommand {
         subcommands: [
             KernelsCommand.self, ModelsCommand.self, TransformCommand.self, WeightsCommand.self,
             ReferenceCommand.self, TracesCommand.self, SimulateCommand.self, ReportCommand.self,
+            ExportCommand.self, ImportCommand.self, RunCommand.self,
         ]
     )
 

@@ -26,6 +26,29 @@ struct ReportCommandTests {
         #expect(html.contains("is not in this report"))
     }
 
+    /// The simulator is wired as a library: the single-product sweep on the accelerator,
+    /// with the resolved config on the page and beside the results.
+    @Test func simulatesTheSingleProduct() throws {
+        let scratch = try ScratchFolder()
+        let outcome = try SiftProcess.run(["report", "--sweeps", "accelerator-products", "--product-shape", "64x64x16", "--threads", "1",
+                                           "--quiet", "--out", scratch.path("r")])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let rows = try csvRows(scratch.path("r/accelerator-products.csv"))
+        #expect(rows.count == 22)  // header + dense + 20 sparse points
+        let header = rows[0]
+        let speedup = try #require(header.firstIndex(of: "speedup_vs_dense"))
+        #expect(rows.dropFirst().allSatisfy { Double($0[speedup]).map { $0 > 0 } == true })
+        #expect(FileManager.default.fileExists(atPath: scratch.path("r/accelerator-config.json")))
+        let html = try String(contentsOfFile: scratch.path("r/index.html"), encoding: .utf8)
+        #expect(html.contains("Simulated accelerator"))
+        // A config that does not exist is refused before anything runs.
+        let bad = try SiftProcess.run(["report", "--sweeps", "accelerator-products", "--accelerator-config", "no-such-config",
+                                       "--out", scratch.path("b")])
+        #expect(bad.status != 0)
+        #expect(bad.standardError.contains("error:"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("b")))
+    }
+
     @Test func shardsMergeIntoOneReport() throws {
         let scratch = try ScratchFolder()
         for index in 1...2 {

@@ -44,7 +44,8 @@ struct SVGRenderer {
 
         """
         // Title (shrunk to fit) and subtitle lines.
-        let titleSize = min(Self.titleSize, (width - 24) / max(1, Double(plot.title.count) * 0.6))
+        // Bold text runs wider than the 0.6 em estimate of regular text.
+        let titleSize = min(Self.titleSize, (width - 24) / max(1, Double(plot.title.count) * 0.66))
         svg += "<text x=\"12\" y=\"26\" font-size=\"\(f(titleSize))\" font-weight=\"bold\" fill=\"#111\">\(escape(plot.title))</text>\n"
         for (index, line) in subtitleLines.enumerated() {
             svg += "<text x=\"12\" y=\"\(f(46 + Double(index) * 16))\" font-size=\"\(f(Self.subtitleSize))\" fill=\"#555\">\(escape(line))</text>\n"

@@ -1,0 +1,76 @@
+/* Detects which sparse formats a weight matrix's zeros allow (see runtime_ops.h). One
+ * pass builds a byte map of nonzeros; block counts come from OR-reducing it, first along
+ * K (widths 1, 2, 4 .. 32: each level ORs pairs of the previous one, a lone last block
+ * kept), then along the rows, so all 36 block shapes cost a few passes over the matrix.
+ * Shapes need not divide: the last group along K and the edge blocks are short. */
+#include "ops_internal.h"
+
+static const int64_t edges[SK_OP_BLOCK_EDGE_COUNT] = {1, 2, 4, 8, 16, 32};
+
+int64_t sk_op_block_edge(int index) { return edges[index]; }
+
+int sk_op_detect_structure(int64_t rows, int64_t k, const float *w, int64_t ldw, sk_op_structure *out) {
+    memset(out, 0, sizeof *out);
+    uint8_t *map = malloc((size_t)(rows * k));      /* nonzero map */
+    uint8_t *reduced = malloc((size_t)(rows * k));  /* the map OR-reduced along K to the current width */
+    if (!map || !reduced) {
+        free(map);
+        free(reduced);
+        return -1;
+    }
+    int64_t nonzeros = 0;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < k; c++) {
+            uint8_t nz = w[r * ldw + c] != 0.0f;
+            map[r * k + c] = nz;
+            nonzeros += nz;
+        }
+    out->nonzeros = nonzeros;
+
+    for (int m = 2; m <= 16; m++) {
+        int64_t most = 0;
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t g = 0; g < k; g += m) {
+                int64_t count = 0, end = sk_op_min(k, g + m);
+                for (int64_t i = g; i < end; i++) count += map[r * k + i];
+                if (count > most) most = count;
+            }
+        out->nm_max[m] = most;
+    }
+
+    memcpy(reduced, map, (size_t)(rows * k));
+    int64_t width_blocks = k;  /* blocks per row at the current width */
+    for (int j = 0; j < SK_OP_BLOCK_EDGE_COUNT; j++) {
+        const int64_t c = edges[j];
+        if (j > 0) { /* halve: block b of this level ORs blocks 2b and 2b+1 of the previous one */
+            int64_t half = (width_blocks + 1) / 2;
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t b = 0; b < half; b++) {
+                    uint8_t v = reduced[r * width_blocks + 2 * b];
+                    if (2 * b + 1 < width_blocks) v |= reduced[r * width_blocks + 2 * b + 1];
+                    reduced[r * half + b] = v;  /* never overwrites an unread entry */
+                }
+            width_blocks = half;
+        }
+        for (int i = 0; i < SK_OP_BLOCK_EDGE_COUNT; i++) {
+            const int64_t re = edges[i];
+            int64_t count = 0, area = 0;
+            for (int64_t r0 = 0; r0 < rows; r0 += re) {
+                const int64_t height = sk_op_min(re, rows - r0);
+                for (int64_t b = 0; b < width_blocks; b++) {
+                    uint8_t any = 0;
+                    for (int64_t r = r0; r < r0 + height; r++) any |= reduced[r * width_blocks + b];
+                    if (any) {
+                        count++;
+                        area += height * sk_op_min(c, k - b * c);
+                    }
+                }
+            }
+            out->blocks[i][j] = count;
+            out->block_area[i][j] = area;
+        }
+    }
+    free(map);
+    free(reduced);
+    return 0;
+}
