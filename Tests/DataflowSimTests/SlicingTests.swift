@@ -24,6 +24,17 @@ struct SlicingTests {
         return runs
     }
 
+    @Test func maskBitsAreTheSamplersFloatMask() throws {
+        // The bits are set straight from the sampler's kept entries: the same mask as its floats.
+        for (pattern, sparsity) in [(SparsityPattern.unstructured, 0.8), (.nOfM(n: 2, m: 4), 0.5),
+                                    (.block(rows: 4, columns: 8), 0.75), (.unstructured, 0)] {
+            var generator = SeededGenerator(seed: 5, stream: "slicing.mask")
+            let floats = try MaskSampler.mask(rows: 9, reduction: 130, sparsity: sparsity, pattern: pattern, generator: &generator)
+            #expect(try mask(rows: 9, columns: 130, sparsity: sparsity, pattern: pattern, seed: 5)
+                    == MaskBits(rows: 9, columns: 130, values: floats), "\(pattern) s=\(sparsity)")
+        }
+    }
+
     @Test func runsAreFoundAcrossWordBoundaries() throws {
         var generator = SeededGenerator(seed: 11)
         for pattern in [SparsityPattern.unstructured, .block(rows: 1, columns: 8), .block(rows: 2, columns: 5)] {

@@ -75,6 +75,67 @@ import Testing
         #expect(try make(1) != make(2))
     }
 
+    /// The sampler as it was first written (a fresh `sample` per choice, a float mask):
+    /// the masks of a seed feed golden files and other modules' tests, so the faster
+    /// sampler (`PartialShuffle`, `forEachKept`) must draw the same and keep the same.
+    static func referenceMask(rows: Int, reduction: Int, sparsity: Double, pattern: SparsityPattern,
+                              generator: inout SeededGenerator) -> [Float] {
+        var mask = [Float](repeating: sparsity == 0 ? 1 : 0, count: rows * reduction)
+        guard sparsity > 0 else { return mask }
+        switch pattern {
+        case .unstructured:
+            let kept = pattern.nonzeroCount(rows: rows, reduction: reduction, sparsity: sparsity)
+            for index in MaskSampler.sample(kept, from: rows * reduction, generator: &generator) { mask[index] = 1 }
+        case .nOfM(let n, let m):
+            let tailKeeps = RaggedEdges.shortGroupKeeps(n: n, m: m, length: reduction % m)
+            for row in 0..<rows {
+                for start in stride(from: 0, to: reduction, by: m) {
+                    let length = min(m, reduction - start)
+                    for offset in MaskSampler.sample(length == m ? n : tailKeeps, from: length, generator: &generator) {
+                        mask[row * reduction + start + offset] = 1
+                    }
+                }
+            }
+        case .block(let blockRows, let blockColumns):
+            for blocks in MaskSampler.blocksByShape(rows: rows, reduction: reduction, blockRows: blockRows, blockColumns: blockColumns) {
+                let kept = SparsityPattern.kept(blocks.count, density: 1 - sparsity)
+                for index in MaskSampler.sample(kept, from: blocks.count, generator: &generator) {
+                    let block = blocks[index]
+                    for row in block.top..<(block.top + block.height) {
+                        for column in block.left..<(block.left + block.width) { mask[row * reduction + column] = 1 }
+                    }
+                }
+            }
+        }
+        return mask
+    }
+
+    @Test func masksMatchTheReferenceSamplerDrawForDraw() throws {
+        let cases: [(Int, Int, Double, SparsityPattern)] = [
+            (64, 576, 0.9, .unstructured), (7, 13, 0.5, .unstructured), (3, 5, 0, .unstructured),
+            (16, 64, 0.5, .nOfM(n: 2, m: 4)), (5, 30, 0.75, .nOfM(n: 2, m: 8)),     // 30 = 3 groups of 8 + 6
+            (32, 48, 0.75, .block(rows: 4, columns: 4)), (37, 50, 0.9, .block(rows: 16, columns: 16)),  // ragged
+        ]
+        for (rows, reduction, sparsity, pattern) in cases {
+            var reference = SeededGenerator(seed: 11, stream: "w.mask")
+            var viaMask = reference
+            var viaKept = reference
+            let expected = Self.referenceMask(rows: rows, reduction: reduction, sparsity: sparsity, pattern: pattern,
+                                              generator: &reference)
+            let mask = try MaskSampler.mask(rows: rows, reduction: reduction, sparsity: sparsity, pattern: pattern,
+                                            generator: &viaMask)
+            var fromKept = [Float](repeating: 0, count: rows * reduction)
+            try MaskSampler.forEachKept(rows: rows, reduction: reduction, sparsity: sparsity, pattern: pattern,
+                                        generator: &viaKept) { fromKept[$0] += 1 }
+            #expect(mask == expected, "\(rows)x\(reduction) s=\(sparsity) \(pattern)")
+            #expect(fromKept == expected, "each kept entry once: \(rows)x\(reduction) \(pattern)")
+            // The generators end in the same state: the next layer's draws are unchanged too.
+            let next = reference.next()
+            #expect(viaMask.next() == next)
+            #expect(viaKept.next() == next)
+        }
+    }
+
     @Test func generatorIsStable() {
         // Pinned values: a change of the generator would silently change every mask.
         var generator = SeededGenerator(seed: 0)

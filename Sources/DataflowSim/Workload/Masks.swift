@@ -204,9 +204,17 @@ public enum MaskSource {
     public static func mask(layer: String, rows: Int, reduction: Int, sparsity: Double, pattern: SparsityPattern,
                             seed: UInt64) throws -> MaskBits {
         var generator = SeededGenerator(seed: seed, stream: "\(layer).mask")
-        let values = try MaskSampler.mask(rows: rows, reduction: reduction, sparsity: sparsity, pattern: pattern,
-                                            generator: &generator)
-        return MaskBits(rows: rows, columns: reduction, values: values)
+        // The kept entries straight into bits (no float mask).
+        var bits = MaskBits(zeroRows: rows, columns: reduction)
+        let wordsPerRow = bits.wordsPerRow
+        try bits.words.withUnsafeMutableBufferPointer { words in
+            try MaskSampler.forEachKept(rows: rows, reduction: reduction, sparsity: sparsity, pattern: pattern,
+                                        generator: &generator) { index in
+                let (row, column) = index.quotientAndRemainder(dividingBy: reduction)
+                words[row * wordsPerRow + column / 64] |= UInt64(1) << UInt64(column % 64)
+            }
+        }
+        return bits
     }
 
     /// Seeded values for functional runs (`stream` names the tensor).
