@@ -12,6 +12,14 @@ public enum ReferenceExecution {
     /// Runs `network` on `input` of shape `[batch] + network.input.shape` and returns the
     /// output, shape `[batch] + network.output.shape`.
     public static func run(_ network: Network, parameters: ParameterStore, input: Tensor) throws -> Tensor {
+        try run(network, parameters: parameters, input: input, observing: { _, _ in })
+    }
+
+    /// `run`, calling `observe` with every node and its output for the whole batch (sample
+    /// after sample) as soon as it is computed: one pass for a caller that wants the
+    /// intermediate values (the simulator's measured ReLU zeros), not one pass per node.
+    public static func run(_ network: Network, parameters: ParameterStore, input: Tensor,
+                           observing observe: (Node, [Float]) -> Void) throws -> Tensor {
         try parameters.validate(for: network)
         let sampleShape = network.input.shape
         guard input.shape.count == sampleShape.count + 1, Array(input.shape.dropFirst()) == sampleShape else {
@@ -51,6 +59,7 @@ public enum ReferenceExecution {
                 }
             }
             try checkFinite(output, of: node, batch: batch)
+            observe(node, output)
             values[node.id] = output
         }
         return try Tensor(shape: [batch] + network.output.shape, values: values[network.nodes.count - 1])

@@ -201,6 +201,31 @@ struct NetworkTests {
         #expect(report.activationSparsity?.hasPrefix("measured") == true)
     }
 
+    @Test func measuredZerosOfOnePassEqualThoseOfEachPrefix() throws {
+        // A small residual CNN: ReLUs before and after a sum, and layers after the last ReLU.
+        var b = NetworkBuilder()
+        let x = try b.add("input", .input(shape: [3, 8, 8]))
+        let r1 = try b.unary("relu1", .relu, try b.conv("conv1", x, out: 6, kernel: 3, padding: 1, bias: true))
+        let r2 = try b.unary("relu2", .relu, try b.conv("conv2", r1, out: 6, kernel: 3, padding: 1, bias: true))
+        let r3 = try b.unary("relu3", .relu, try b.add("sum", .add, inputs: [r2, r1]))
+        let pooled = try b.unary("flatten", .flatten, try b.unary("pool", .globalAvgPool, r3))
+        let r4 = try b.unary("relu4", .relu, try b.linear("fc1", pooled, out: 12))
+        _ = try b.linear("fc2", r4, out: 5)
+        let network = try b.build(name: "small-cnn")
+        let measured = try ActivationZeros.measure(network, seed: 4)
+        // The first way: the network cut after each ReLU, run on its own.
+        let parameters = try ParameterStore.initialize(network, options: .init(seed: 4))
+        let input = try Tensor(shape: [1, 3, 8, 8], values: MaskSource.values(count: 192, seed: 4, stream: "activation-measurement.input"))
+        for relu in [r1, r2, r3, r4] {
+            var prefix = NetworkBuilder()
+            for node in network.nodes[0...relu] { _ = try prefix.add(node.name, node.op, inputs: node.inputs, origin: node.origin) }
+            let output = try ReferenceExecution.run(try prefix.build(name: "prefix"), parameters: parameters, input: input)
+            let zeros = Double(output.values.filter { $0 == 0 }.count) / Double(output.values.count)
+            #expect(measured[relu] == zeros, "\(network.nodes[relu].name)")
+        }
+        #expect(measured.count == 4)
+    }
+
     @Test func networkRunsAreDeterministic() throws {
         let machine = try machine("research-mesh")
         let request = NetworkRequest(model: "mlp", transformed: try mlp(.parallel, 0.5), batch: 8)

@@ -48,7 +48,8 @@ public enum ActivationZeros {
     }
 
     /// The zero fraction of every ReLU node that feeds or follows a product, by node id, from
-    /// `ReferenceExecution` on the network cut after that node.
+    /// one `ReferenceExecution` pass of the network cut after its last ReLU (the nodes after
+    /// it are not needed; every ReLU's output is observed as the pass computes it).
     static func measure(_ network: Network, seed: UInt64) throws -> [Int: Double] {
         let relus = network.nodes.filter {
             switch $0.op {
@@ -65,16 +66,17 @@ public enum ActivationZeros {
             values = values.map { Float(Int((Double($0) + 1) / 2 * Double(vocabulary)) % vocabulary) }
         }
         let input = try Tensor(shape: [1] + sample, values: values)
+        let reluIDs = Set(relus.map(\.id))
+        var builder = NetworkBuilder()
+        for node in network.nodes[0...relus[relus.count - 1].id] {
+            try builder.add(node.name, node.op, inputs: node.inputs, origin: node.origin)
+        }
+        let prefix = try builder.build(name: network.name, metadata: network.metadata)
         var result: [Int: Double] = [:]
-        for relu in relus {
-            var builder = NetworkBuilder()
-            for node in network.nodes[0...relu.id] {
-                try builder.add(node.name, node.op, inputs: node.inputs, origin: node.origin)
-            }
-            let prefix = try builder.build(name: network.name, metadata: network.metadata)
-            let output = try ReferenceExecution.run(prefix, parameters: parameters, input: input)
-            let zeros = output.values.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
-            result[relu.id] = Double(zeros) / Double(max(1, output.values.count))
+        _ = try ReferenceExecution.run(prefix, parameters: parameters, input: input) { node, output in
+            guard reluIDs.contains(node.id) else { return }
+            let zeros = output.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+            result[node.id] = Double(zeros) / Double(max(1, output.count))
         }
         return result
     }
