@@ -529,7 +529,10 @@ def make_state_fixtures(sift, work):
         if not os.path.exists(target):
             subprocess.run([sift, "run", "sweep", *SMALL_MLP, *QUICK_RUN, "--transforms", "wide", "--sparsities", "0.5,0.75",
                             "--shard", f"{index}/2", "--out", target], check=True, **quiet)
-    return {"plans": list(plan_variants), "tuning": list(tuning_variants), "configs": list(config_variants)}
+    # `sift run --onnx` (issue 9) is tested when this build has it.
+    run_help = subprocess.run([sift, "run", "--help"], **quiet).stdout.decode()
+    return {"plans": list(plan_variants), "tuning": list(tuning_variants), "configs": list(config_variants),
+            "run_onnx": "--onnx" in run_help, "onnx": list(malformed_onnxs(open(j("in", "mlp.onnx"), "rb").read()))}
 
 
 def swift_double(value):
@@ -594,6 +597,21 @@ def state_cases(names):
                                                      o("m.onnx")], [o("m.onnx")])
     add("run sweep w/ --weights is not an option", ["run", "sweep", *SMALL_MLP, "--weights", "in/w-mlp", "--out", o("s.csv")],
         [o("s.csv")])
+
+    # ONNX files through the runtime.
+    if names["run_onnx"]:
+        for name in names["onnx"]:
+            path = f"in/bad-{name}.onnx"
+            e = "either" if name.startswith("bitflip") else "refuse"
+            add(f"run --onnx {path}", ["run", "--onnx", path, *QUICK_RUN], [], expect=e)
+            add(f"run --onnx {path} --input", ["run", "--onnx", path, "--input", "in/x_mlp.npy", "--output", o("y.npy"),
+                                               "--no-plan-cache"], [o("y.npy")], expect=e)
+        for inp in ["in/x_mlp_wrong.npy", "in/x_mlp_nan.npy", "in/x_mlp_huge.npy", "in/x_mlp_empty.npy", "in/bad-truncated-data.npy"]:
+            add(f"run --onnx mlp.onnx --input {inp}", ["run", "--onnx", "in/mlp.onnx", "--input", inp, "--output", o("y.npy"),
+                                                       "--no-plan-cache"], [o("y.npy")])
+        add("run --onnx with --model", ["run", "--onnx", "in/mlp.onnx", *SMALL_MLP, *QUICK_RUN], [], expect="either")
+        add("run --onnx a directory", ["run", "--onnx", "in/a-directory", *QUICK_RUN], [])
+        add("run --onnx a fifo", ["run", "--onnx", "in/a-fifo", *QUICK_RUN], [])
 
     # Batch sizes the issue names.
     for value in ["0", "-1", "-64", "99999999999"]:
@@ -677,7 +695,6 @@ def state_cases(names):
         "a shard and a weights folder": ["in/shard-1-of-2", "in/w-mlp"],
         "a shard and a file": ["in/shard-1-of-2", "in/W.npy"],
         "a shard and a fifo": ["in/shard-1-of-2", "in/a-fifo"],
-        "nothing": [],
         "one sweep CSV of two": ["in/sweep-1-of-2.csv"],
         "a sweep CSV twice": ["in/sweep-1-of-2.csv", "in/sweep-1-of-2.csv"],
         "a sweep CSV and garbage": ["in/sweep-1-of-2.csv", "in/garbage.csv"],
@@ -1004,7 +1021,7 @@ def cases(npy_names, onnx_names):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sift", default=".build/release/sift")
-    parser.add_argument("--only", help="run only the cases whose name contains this text")
+    parser.add_argument("--only", action="append", help="run only the cases whose name contains this text (repeatable)")
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--work", help="working folder (default: a new temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
@@ -1017,7 +1034,7 @@ def main():
     npy_names, onnx_names = make_fixtures(sift, work)
     state_names = make_state_fixtures(sift, work)
     os.chdir(work)
-    selected = [c for c in cases(npy_names, onnx_names) + state_cases(state_names) if not args.only or args.only in c.name]
+    selected = [c for c in cases(npy_names, onnx_names) + state_cases(state_names) if not args.only or any(o in c.name for o in args.only)]
     if args.list:
         for case in selected:
             print(case.name)
