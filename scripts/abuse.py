@@ -633,6 +633,20 @@ def state_cases(names):
         add("run --onnx a directory", ["run", "--onnx", "in/a-directory", *QUICK_RUN], [])
         add("run --onnx a fifo", ["run", "--onnx", "in/a-fifo", *QUICK_RUN], [])
 
+    # The environment is input too.
+    for variable, value in [("SIFT_THREADS", "-1"), ("SIFT_THREADS", "0"), ("SIFT_THREADS", "abc"), ("SIFT_THREADS", "100000"),
+                            ("SIFT_THREADS", "99999999999999999999"), ("SIFT_ISA", "nope"), ("SIFT_ISA", "AVX512 ")]:
+        for command in [["run", *SMALL_MLP, "--time", "0", "--warmup", "0", "--no-plan-cache"],
+                        ["kernels", "multiply", "--weights", "in/W.npy", "--input", "in/X.npy", "--format", "csr", "--out",
+                         o("y.npy")]]:
+            add(f"{command[0]} with {variable}={value!r}", command, [o("y.npy")], env={variable: value})
+    for value in ["in/a-fifo", "/dev/zero", "in/a-directory", "in/W.npy", "/etc/hostname", "in/nope.so"]:
+        add(f"bench --compare with SIFT_BLAS={value}", ["kernels", "bench", "--compare", "--formats", "dense", "--shapes",
+                                                         "8x8x8", "--threads", "1"], [], expect="either", timeout=120,
+            env={"SIFT_BLAS": value})
+    add("run with XDG_CACHE_HOME a file", ["run", *SMALL_MLP, "--time", "0", "--warmup", "0", "--threads", "1"], ["in/W.npy"],
+        expect="warn", env={"XDG_CACHE_HOME": os.path.abspath("in/W.npy")})
+
     # Token ids outside the vocabulary, fractional, NaN, or the wrong sequence length.
     gpt = ["--model", "gpt3-small", "--layers", "1", "--sequence", "8"]
     for name in ["tok_neg", "tok_vocab", "tok_frac", "tok_nan", "tok_long", "tok_3d"]:

@@ -101,3 +101,30 @@ extension AbuseRegressionTests {
         try expectRefusal(["run"] + Self.mlp + ["--explain", "--profile-rows", "-1"], mentions: ["--profile-rows"])
     }
 }
+
+extension AbuseRegressionTests {
+    /// `SIFT_BLAS=<a FIFO> sift kernels bench --compare` hung forever in dlopen (which opens
+    /// the FIFO and waits for a writer), and SIGTERM could not end it. A library path must
+    /// now name a regular file; anything else is skipped like a missing library.
+    @Test func aVendorBLASPathThatIsNotAFileDoesNotHang() throws {
+        let folder = try ScratchFolder()
+        let fifo = folder.path("blas-fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let process = Process()
+        process.executableURL = SiftProcess.executable
+        process.arguments = ["kernels", "bench", "--compare", "--formats", "dense", "--shapes", "8x8x8", "--threads", "1"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["SIFT_TUNING": "defaults", "SIFT_BLAS": fifo]) { _, new in new }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // A watchdog: a hang fails the test instead of the whole suite (SIGKILL: the hung
+        // process does not answer SIGTERM).
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        let hung = process.isRunning
+        if hung { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        #expect(!hung, "sift kernels bench --compare with SIFT_BLAS=<fifo> still ran after 120 s")
+        #expect(hung || process.terminationStatus == 0)
+    }
+}
