@@ -25,6 +25,8 @@ public enum ReferenceExecution {
         guard input.shape.count == sampleShape.count + 1, Array(input.shape.dropFirst()) == sampleShape else {
             throw SparseIFTError.shapeMismatch("input must have shape [batch] + \(sampleShape), got \(input.shape)")
         }
+        // An empty batch is a mistake (an empty file written as a result would hide it); `sift run` refuses it too.
+        guard input.shape[0] >= 1 else { throw SparseIFTError.invalidArgument("input has shape \(input.shape): a batch of 0 samples") }
         guard input.values.allSatisfy({ $0.isFinite }) else {
             throw SparseIFTError.invalidArgument("input has a non-finite value")
         }

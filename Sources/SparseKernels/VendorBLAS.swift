@@ -57,7 +57,8 @@ public final class VendorBLAS: @unchecked Sendable {
     public static func loadAvailable(threads: Int, environment: [String: String] = ProcessInfo.processInfo.environment) -> [VendorBLAS] {
         var loaded: [VendorBLAS] = []
         for (vendor, path) in candidates(environment: environment) where !loaded.contains(where: { $0.vendor == vendor }) {
-            if path.hasPrefix("/"), !FileManager.default.fileExists(atPath: path) { continue }
+            // A path must name a regular file: dlopen of a FIFO blocks forever (SIFT_BLAS=fifo hung the bench).
+            if path.contains("/"), (try? SafeFile.kindOfExisting(path, followingLinks: true)) != .regular { continue }
             guard let handle = sk_blas_open(path) else { continue }
             let blas = VendorBLAS(vendor: vendor, path: path, handle: handle)
             _ = sk_blas_set_threads(handle, Int32(clamping: threads))

@@ -22,7 +22,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Directory from `sift weights` made with the same model, transform and options (checked); default: seeded Kaiming weights.")
     var weights: String?
 
-    @Option(help: "Seed of the weights and masks when --weights is not given.")
+    @Option(parsing: .unconditional, help: "Seed of the weights and masks when --weights is not given.")
     var seed: UInt64 = 0
 
     @Option(help: "The .onnx file to write (a new or regular file; written whole or not at all).")

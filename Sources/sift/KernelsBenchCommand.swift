@@ -8,7 +8,7 @@ struct KernelsBenchCommand: ParsableCommand {
         abstract: "Effective GFLOP/s and speedup vs this project's dense GEMM, per shape × format × sparsity."
     )
 
-    @Option(help: "Comma-separated MxKxN shapes (default: layers of the zoo models, from their GEMM lowering).")
+    @Option(parsing: .unconditional, help: "Comma-separated MxKxN shapes (default: layers of the zoo models, from their GEMM lowering).")
     var shapes: String?
 
     @Option(parsing: .unconditional, help: "Comma-separated sparsities for csr and bsr, each in [0, 1).")
@@ -17,10 +17,10 @@ struct KernelsBenchCommand: ParsableCommand {
     @Option(help: "Comma-separated formats: dense, csr, nm, bsr.")
     var formats = "dense,csr,nm,bsr"
 
-    @Option(help: "Comma-separated N:M patterns for the nm format.")
+    @Option(parsing: .unconditional, help: "Comma-separated N:M patterns for the nm format.")
     var nm = "2:4"
 
-    @Option(help: "Comma-separated block shapes for the bsr format.")
+    @Option(parsing: .unconditional, help: "Comma-separated block shapes for the bsr format.")
     var block = "16x16,4x4"
 
     @Flag(help: "Evict the caches before every timed call (weights come from DRAM, as in a network larger than the L3).")
@@ -40,30 +40,35 @@ struct KernelsBenchCommand: ParsableCommand {
     func configuredBenchmark() throws(KernelError) -> KernelBenchmark {
         var benchmark = KernelBenchmark(options: try execution.resolve())
         if let shapes {
-            benchmark.shapes = try list(shapes).map { text throws(KernelError) in try KernelBenchmark.Shape(parsing: text) }
+            benchmark.shapes = try list(shapes, "--shapes").map { text throws(KernelError) in try KernelBenchmark.Shape(parsing: text) }
         } else {
             benchmark.shapes = try KernelBenchmark.Shape.loweredDefaults()
         }
-        benchmark.sparsities = try list(sparsity).map { text throws(KernelError) in
+        benchmark.sparsities = try list(sparsity, "--sparsity").map { text throws(KernelError) in
             guard let value = Double(text) else { throw KernelError.invalidArgument("sparsity '\(text)' is not a number") }
             return value + 0  // -0 is 0
         }
-        benchmark.formats = try list(formats).map { text throws(KernelError) in
+        benchmark.formats = try list(formats, "--formats").map { text throws(KernelError) in
             guard let format = KernelBenchmark.Format(rawValue: text.lowercased()) else {
                 throw KernelError.invalidArgument("unknown format '\(text)': expected dense, csr, nm or bsr")
             }
             return format
         }
-        benchmark.nmPatterns = try list(nm).map { text throws(KernelError) in try WeightFormat.nm(parsing: text) }.compactMap(\.pattern)
-        benchmark.blockPatterns = try list(block).map { text throws(KernelError) in try WeightFormat.bsr(parsing: text) }.compactMap(\.pattern)
+        benchmark.nmPatterns = try list(nm, "--nm").map { text throws(KernelError) in try WeightFormat.nm(parsing: text) }.compactMap(\.pattern)
+        benchmark.blockPatterns = try list(block, "--block").map { text throws(KernelError) in try WeightFormat.bsr(parsing: text) }.compactMap(\.pattern)
         benchmark.coldCaches = cold
         benchmark.paired = paired
         try benchmark.validate()
         return benchmark
     }
 
-    private func list(_ text: String) -> [String] {
-        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    /// The entries of a comma-separated option; an empty entry (`1x1x1,,`, `''`) is a typo, not a default.
+    private func list(_ text: String, _ option: String) throws(KernelError) -> [String] {
+        let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !items.contains(where: \.isEmpty) else {
+            throw KernelError.invalidArgument("\(option) '\(text)' must be a comma-separated list with no empty entries")
+        }
+        return items
     }
 
     func run() throws {

@@ -50,10 +50,10 @@ struct KernelsMultiplyCommand: ParsableCommand {
     @Option(help: "Storage format: dense, csr, nm or bsr.")
     var format: String
 
-    @Option(help: "N:M pattern for --format nm, e.g. 2:4.")
+    @Option(parsing: .unconditional, help: "N:M pattern for --format nm, e.g. 2:4.")
     var nm: String?
 
-    @Option(help: "Block shape for --format bsr, e.g. 4x4.")
+    @Option(parsing: .unconditional, help: "Block shape for --format bsr, e.g. 4x4.")
     var block: String?
 
     @Option(help: "Optional bias (length M) .npy file.")

@@ -24,7 +24,7 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Run the larger set (more models, batches and sparsities).")
     var full = false
 
-    @Option(help: "Run shard i of n of every sweep (1-based, e.g. 2/3); merge the folders with --merge.")
+    @Option(parsing: .unconditional, help: "Run shard i of n of every sweep (1-based, e.g. 2/3); merge the folders with --merge.")
     var shard: String?
 
     @Option(parsing: .upToNextOption, help: "Assemble one report from these shard folders instead of running; or, given shard CSV files (e.g. of `sift run sweep --shard`), merge them into the CSV --out names.")
@@ -36,7 +36,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Comma-separated sweeps: cpu-networks, accelerator-networks, cpu-products, accelerator-products (default: all).")
     var sweeps: String?
 
-    @Option(name: .customLong("product-shape"), help: "MxKxN of the single-product sweep (default 1024x1024x256).")
+    @Option(name: .customLong("product-shape"), parsing: .unconditional, help: "MxKxN of the single-product sweep (default 1024x1024x256).")
     var productShape: String?
 
     @Option(parsing: .unconditional, help: "Seconds of timed inference per CPU network point (default: the plan's).")

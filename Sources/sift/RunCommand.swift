@@ -33,7 +33,7 @@ struct RunBenchmarkCommand: ParsableCommand {
     @Option(help: "Directory of .npy weights and masks (from `sift weights`); default: seeded Kaiming weights.")
     var weights: String?
 
-    @Option(help: "Seed of the Kaiming weights when --weights is not given.")
+    @Option(parsing: .unconditional, help: "Seed of the Kaiming weights when --weights is not given.")
     var seed: UInt64 = 0
 
     @Option(parsing: .unconditional, help: "Seconds of timed iterations.")
@@ -57,7 +57,7 @@ struct RunBenchmarkCommand: ParsableCommand {
     @Option(help: "Where to write the output of --input (.npy).")
     var output: String?
 
-    @Option(name: .customLong("profile-rows"), help: "Rows of the per-layer profile to print (slowest first).")
+    @Option(name: .customLong("profile-rows"), parsing: .unconditional, help: "Rows of the per-layer profile to print (slowest first).")
     var profileRows: Int = 25
 
     func run() throws {
@@ -65,6 +65,7 @@ struct RunBenchmarkCommand: ParsableCommand {
             guard time >= 0, time.isFinite, warmup >= 0, warmup.isFinite else {
                 throw RuntimeError.invalidArgument("--time and --warmup must be non-negative seconds, got \(time) and \(warmup)")
             }
+            guard profileRows >= 1 else { throw RuntimeError.invalidArgument("--profile-rows must be at least 1, got \(profileRows)") }
             guard (input == nil) == (output == nil) else {
                 throw RuntimeError.invalidArgument("--input and --output go together")
             }
@@ -105,6 +106,10 @@ struct RunBenchmarkCommand: ParsableCommand {
         let plan = try Runtime.compile(network, parameters: parameters, options: try runtimeOptions.options(batchSize: batch))
         RuntimeArguments.printWarnings(plan)
         let y = try plan.run(x)
+        // The input was checked finite, so a non-finite output is a float32 overflow: no silent infinities.
+        if let bad = y.values.firstIndex(where: { !$0.isFinite }) {
+            throw RuntimeError.invalidInput("the output overflows float32 (\(y.values[bad]) at index \(bad)) although \(input) is finite; nothing written")
+        }
         try SafeFile.write(NPY.encode(y), to: output)
         print("wrote \(output), shape \(y.shape)")
     }

@@ -24,7 +24,7 @@ struct RuntimeArguments: ParsableArguments {
     @Flag(help: "Time every layer's kernels again and replace the cached decisions.")
     var retune = false
 
-    @Option(name: .customLong("memory-limit"), help: "Refuse plans needing more (bytes, or e.g. 512MiB, 2GB).")
+    @Option(name: .customLong("memory-limit"), parsing: .unconditional, help: "Refuse plans needing more (bytes, or e.g. 512MiB, 2GB).")
     var memoryLimit: String?
 
     @Option(help: "Force a kernel family on every weight layer that allows it: dense | csr | nm | bsr.")

@@ -36,7 +36,7 @@ struct MachineArguments: ParsableArguments {
     @Option(help: "cycle (event-driven, cycle-level) | analytical (closed form of the same model).")
     var mode = "cycle"
 
-    @Option(help: "Seed of the masks and of every sampled choice.")
+    @Option(parsing: .unconditional, help: "Seed of the masks and of every sampled choice.")
     var seed: UInt64 = 0
 
     @Flag(help: "No progress lines on stderr.")
@@ -113,13 +113,13 @@ struct SimulateNetworkCommand: ParsableCommand {
     @OptionGroup var transformOptions: TransformArguments
     @OptionGroup var machineOptions: MachineArguments
 
-    @Option(name: .customLong("batch-size"), help: "Samples per training step.")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Samples per training step.")
     var batchSize = 1
 
     @Option(help: "weight-streaming (CS-2: weights stream from MemoryX) | pipelined (CS-1: each layer owns a region).")
     var execution = "weight-streaming"
 
-    @Option(name: .customLong("activation-sparsity"), help: "Pipelined: fraction of each ReLU output that is zero, or 'measured'.")
+    @Option(name: .customLong("activation-sparsity"), parsing: .unconditional, help: "Pipelined: fraction of each ReLU output that is zero, or 'measured'.")
     var activationSparsity = "0"
 
     @Option(name: .customLong("trace-layer"), help: "Layer whose product the region timeline shows (default: the slowest).")
@@ -180,9 +180,9 @@ struct SimulateMatmulCommand: ParsableCommand {
         commandName: "matmul",
         abstract: "Simulate one product Y (MxN) = W (MxK) X (KxN) with a seeded sparse W, against the dense product.")
 
-    @Option(help: "Weight rows (output channels).") var m: Int
-    @Option(help: "Reduction length.") var k: Int
-    @Option(help: "Positions (tokens or pixels × batch).") var n: Int
+    @Option(parsing: .unconditional, help: "Weight rows (output channels).") var m: Int
+    @Option(parsing: .unconditional, help: "Reduction length.") var k: Int
+    @Option(parsing: .unconditional, help: "Positions (tokens or pixels × batch).") var n: Int
 
     @Option(parsing: .unconditional, help: "Sparsity of W in [0, 1) (N:M patterns fix their own).")
     var sparsity: Double = 0
@@ -196,7 +196,7 @@ struct SimulateMatmulCommand: ParsableCommand {
     @Option(help: "weight-streaming | pipelined.")
     var execution = "weight-streaming"
 
-    @Option(name: .customLong("activation-sparsity"), help: "Pipelined: fraction of the input activations that are zero.")
+    @Option(name: .customLong("activation-sparsity"), parsing: .unconditional, help: "Pipelined: fraction of the input activations that are zero.")
     var activationSparsity: Double = 0
 
     @Flag(help: "Also compute the real values on the simulated cores and check them against the dense reference product.")
@@ -248,20 +248,20 @@ struct SimulateSweepCommand: ParsableCommand {
     @Option(help: "Model from the zoo (omit it and give --m --k --n for a single product).")
     var model: String?
 
-    @Option(help: "Tokens per sequence for the GPT models.")
+    @Option(parsing: .unconditional, help: "Tokens per sequence for the GPT models.")
     var sequence: Int = 2048
 
-    @Option(name: .customLong("mlp-widths"), help: "Comma-separated widths of `mlp`, input first.")
+    @Option(name: .customLong("mlp-widths"), parsing: .unconditional, help: "Comma-separated widths of `mlp`, input first.")
     var mlpWidths: String = "784,1024,1024,1024,10"
 
-    @Option(help: "Single product: weight rows.") var m: Int?
-    @Option(help: "Single product: reduction length.") var k: Int?
-    @Option(help: "Single product: positions.") var n: Int?
+    @Option(parsing: .unconditional, help: "Single product: weight rows.") var m: Int?
+    @Option(parsing: .unconditional, help: "Single product: reduction length.") var k: Int?
+    @Option(parsing: .unconditional, help: "Single product: positions.") var n: Int?
 
     @Option(help: "Comma-separated transformations (network sweeps).")
     var transforms = "dense,wide,parallel,factorized,doped"
 
-    @Option(help: "Comma-separated sparsities.")
+    @Option(parsing: .unconditional, help: "Comma-separated sparsities.")
     var sparsities = "0.5,0.75,0.9"
 
     @Option(help: "Comma-separated patterns: unstructured, N:M, RxC.")
@@ -270,13 +270,13 @@ struct SimulateSweepCommand: ParsableCommand {
     @Option(help: "uniform | erk.")
     var distribution = "uniform"
 
-    @Option(name: .customLong("batch-size"), help: "Samples per training step.")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Samples per training step.")
     var batchSize = 1
 
     @Option(help: "weight-streaming | pipelined.")
     var execution = "weight-streaming"
 
-    @Option(name: .customLong("activation-sparsity"), help: "Pipelined: zero fraction of ReLU outputs, or 'measured'.")
+    @Option(name: .customLong("activation-sparsity"), parsing: .unconditional, help: "Pipelined: zero fraction of ReLU outputs, or 'measured'.")
     var activationSparsity = "0"
 
     @Flag(name: .customLong("no-fuse-shared-input"),
@@ -285,7 +285,7 @@ struct SimulateSweepCommand: ParsableCommand {
 
     @OptionGroup var machineOptions: MachineArguments
 
-    @Option(help: "Run shard i of n (1-based, e.g. 2/3): its points plus the dense baseline they need.")
+    @Option(parsing: .unconditional, help: "Run shard i of n (1-based, e.g. 2/3): its points plus the dense baseline they need.")
     var shard: String = "1/1"
 
     @Option(help: "CSV file to write (default: standard output).")
@@ -301,6 +301,8 @@ struct SimulateSweepCommand: ParsableCommand {
             let sparsityList = try parseList(sparsities, name: "sparsities", parseSparsity)
             let parsedShard: Shard
             do { parsedShard = try Shard(parsing: shard) } catch { throw SimulatorError.invalidArgument("--shard: \(error)") }
+            // A bad batch fails every point alike: refuse it here rather than write a CSV of error rows (exit 0).
+            guard model == nil || (1...NetworkRequest.maximumBatch).contains(batchSize) else { throw SimulatorError.invalidArgument("--batch-size must be in 1...\(NetworkRequest.maximumBatch), got \(batchSize)") }
             let csv: String
             if let model {
                 guard m == nil, k == nil, n == nil else {

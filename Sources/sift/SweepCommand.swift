@@ -16,7 +16,7 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var modelOptions: ZooModelArguments
     @OptionGroup var runtimeOptions: RuntimeArguments
 
-    @Option(help: "Comma-separated sparsities.")
+    @Option(parsing: .unconditional, help: "Comma-separated sparsities.")
     var sparsities: String = "0.5,0.75,0.9"
 
     @Option(help: "Comma-separated transforms (dense = the sparse network itself).")
@@ -25,7 +25,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Comma-separated patterns: unstructured, N:M, RxC.")
     var patterns: String = "unstructured"
 
-    @Option(help: "Seed of the Kaiming weights and the input.")
+    @Option(parsing: .unconditional, help: "Seed of the Kaiming weights and the input.")
     var seed: UInt64 = 0
 
     @Option(parsing: .unconditional, help: "Seconds of timed iterations per configuration.")
@@ -34,7 +34,7 @@ struct SweepCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seconds of warm-up per configuration.")
     var warmup: Double = 1
 
-    @Option(help: "Run shard i of n (1-based), e.g. 2/3: its points plus the dense baseline they need; merge the CSVs with `sift report --merge`.")
+    @Option(parsing: .unconditional, help: "Run shard i of n (1-based), e.g. 2/3: its points plus the dense baseline they need; merge the CSVs with `sift report --merge`.")
     var shard: String?
 
     @Option(help: "CSV file to write (written when the sweep completes).")

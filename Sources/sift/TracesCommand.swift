@@ -21,7 +21,7 @@ struct TracesCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Tokens per sequence for the GPT models (single-trace mode; default 2048).")
     var sequence: Int?
 
-    @Option(name: .customLong("mlp-widths"), help: "Comma-separated widths of `mlp`, input first (single-trace mode; default 784,1024,1024,1024,10).")
+    @Option(name: .customLong("mlp-widths"), parsing: .unconditional, help: "Comma-separated widths of `mlp`, input first (single-trace mode; default 784,1024,1024,1024,10).")
     var mlpWidths: String?
 
     @Option(help: "dense | wide | parallel | factorized | doped (single-trace mode).")

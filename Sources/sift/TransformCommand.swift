@@ -12,7 +12,7 @@ struct ZooModelArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: "Tokens per sequence for the GPT models.")
     var sequence: Int = 2048
 
-    @Option(name: .customLong("mlp-widths"), help: "Comma-separated widths of `mlp`, input first.")
+    @Option(name: .customLong("mlp-widths"), parsing: .unconditional, help: "Comma-separated widths of `mlp`, input first.")
     var mlpWidths: String = "784,1024,1024,1024,10"
 
     // Unconditional parsing so a negative value reaches the range check.
