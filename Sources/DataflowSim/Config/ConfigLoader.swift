@@ -1,4 +1,5 @@
 import Foundation
+import SiftCore
 
 /// One parameter after loading: its value and where that value was set.
 public struct ResolvedParameter: Hashable, Sendable {
@@ -225,18 +226,17 @@ public enum ConfigLoader {
     static func readDocument(_ path: String) throws -> [String: JSONValue] {
         let data: Data
         do {
-            let attributes = try FileManager.default.attributesOfItem(atPath: path)
-            if let size = attributes[.size] as? NSNumber, size.intValue > maximumFileBytes {
+            // Size first, so a huge file is refused before it is read; SafeFile then
+            // refuses anything but a regular file and names the cause of every failure.
+            if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+               let size = attributes[.size] as? NSNumber, size.intValue > maximumFileBytes {
                 throw SimulatorError.unreadableConfig("\(path) is larger than \(maximumFileBytes) bytes")
             }
-            if let type = attributes[.type] as? FileAttributeType, type != .typeRegular, type != .typeSymbolicLink {
-                throw SimulatorError.unreadableConfig("\(path) is not a regular file")
-            }
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = Data(try SafeFile.read(path))
         } catch let error as SimulatorError {
             throw error
         } catch {
-            throw SimulatorError.unreadableConfig("\(path): \(error.localizedDescription)")
+            throw SimulatorError.unreadableConfig("config \(error)")
         }
         let document: JSONValue
         do {
