@@ -1,7 +1,8 @@
 /* Detects which sparse formats a weight matrix's zeros allow (see runtime_ops.h). One
- * pass builds a byte map of nonzeros; block counts come from OR-reducing it, first along
- * K (widths 1, 2, 4 .. 32: each level ORs pairs of the previous one, a lone last block
- * kept), then along the rows, so all 36 block shapes cost a few passes over the matrix.
+ * pass builds a byte map of nonzeros (a dense matrix stops there); block counts come from
+ * OR-reducing it, along K (widths 1, 2, 4 .. 32: each level ORs pairs of the previous
+ * one, a lone last block kept) and, for each width, along the rows the same way, so all
+ * 36 block shapes cost about four passes over the map.
  * Shapes need not divide: the last group along K and the edge blocks are short. */
 #include "ops_internal.h"
 
@@ -9,7 +10,8 @@ static const int64_t edges[SK_OP_BLOCK_EDGE_COUNT] = {1, 2, 4, 8, 16, 32};
 
 int64_t sk_op_block_edge(int index) { return edges[index]; }
 
-int sk_op_detect_structure(int64_t rows, int64_t k, const float *w, int64_t ldw, sk_op_structure *out) {
+int sk_op_detect_structure(int64_t rows, int64_t k, const float *w, int64_t ldw, uint32_t nm_groups,
+                           sk_op_structure *out) {
     memset(out, 0, sizeof *out);
     uint8_t *map = malloc((size_t)(rows * k));      /* nonzero map */
     uint8_t *reduced = malloc((size_t)(rows * k));  /* the map OR-reduced along K to the current width */
@@ -26,8 +28,24 @@ int sk_op_detect_structure(int64_t rows, int64_t k, const float *w, int64_t ldw,
             nonzeros += nz;
         }
     out->nonzeros = nonzeros;
+    if (nonzeros == rows * k) { /* dense: every group and block is full, nothing to scan */
+        for (int m = 2; m <= 16; m++) out->nm_max[m] = m < k ? m : k;
+        for (int i = 0; i < SK_OP_BLOCK_EDGE_COUNT; i++)
+            for (int j = 0; j < SK_OP_BLOCK_EDGE_COUNT; j++) {
+                int64_t r = edges[i], c = edges[j];
+                out->blocks[i][j] = ((rows + r - 1) / r) * ((k + c - 1) / c);
+                out->block_area[i][j] = rows * k;
+            }
+        free(map);
+        free(reduced);
+        return 0;
+    }
 
     for (int m = 2; m <= 16; m++) {
+        if (!(nm_groups & (1u << m))) {
+            out->nm_max[m] = -1;
+            continue;
+        }
         int64_t most = 0;
         for (int64_t r = 0; r < rows; r++)
             for (int64_t g = 0; g < k; g += m) {
@@ -52,19 +70,29 @@ int sk_op_detect_structure(int64_t rows, int64_t k, const float *w, int64_t ldw,
                 }
             width_blocks = half;
         }
+        /* Rows OR-halved the same way, in a copy: level i has ceil(rows / 2^i) block rows. */
+        memcpy(map, reduced, (size_t)(rows * width_blocks));
+        int64_t block_rows = rows;
         for (int i = 0; i < SK_OP_BLOCK_EDGE_COUNT; i++) {
             const int64_t re = edges[i];
+            if (i > 0) {
+                int64_t half = (block_rows + 1) / 2;
+                for (int64_t r = 0; r < half; r++)
+                    for (int64_t b = 0; b < width_blocks; b++) {
+                        uint8_t v = map[2 * r * width_blocks + b];
+                        if (2 * r + 1 < block_rows) v |= map[(2 * r + 1) * width_blocks + b];
+                        map[r * width_blocks + b] = v;
+                    }
+                block_rows = half;
+            }
             int64_t count = 0, area = 0;
-            for (int64_t r0 = 0; r0 < rows; r0 += re) {
-                const int64_t height = sk_op_min(re, rows - r0);
-                for (int64_t b = 0; b < width_blocks; b++) {
-                    uint8_t any = 0;
-                    for (int64_t r = r0; r < r0 + height; r++) any |= reduced[r * width_blocks + b];
-                    if (any) {
+            for (int64_t r = 0; r < block_rows; r++) {
+                const int64_t height = sk_op_min(re, rows - r * re);
+                for (int64_t b = 0; b < width_blocks; b++)
+                    if (map[r * width_blocks + b]) {
                         count++;
                         area += height * sk_op_min(c, k - b * c);
                     }
-                }
             }
             out->blocks[i][j] = count;
             out->block_area[i][j] = area;
