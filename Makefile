@@ -6,7 +6,7 @@ SIFT_RELEASE = .build/release/sift
 SYSTEM_PACKAGES = libomp-19-dev libhwloc-dev pkg-config
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release test report bench traces clean
+.PHONY: all deps build release test report bench compare traces clean
 
 all: build
 
@@ -25,18 +25,36 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# SIFT_TUNING=defaults: tests never start the per-machine kernel tuning search.
 test: deps
-	$(SWIFT) test
+	SIFT_TUNING=defaults $(SWIFT) test
 
-# The headline report. Until the runtime and simulator land, it is the kernel benchmark:
-# every format against our own dense GEMM on the default shapes (warm caches), then the
-# batch-1 shapes again with the caches evicted before every call, which is what a
-# network whose weights exceed the L3 sees.
+# The headline report: `sift report` builds the transformed models, runs the CPU runtime
+# sweep (measured), the accelerator sweep (simulated) and the single-product sweeps, and
+# writes reports/<timestamp>/index.html with figures and tables (about 5 minutes on 2
+# cores). REPORT_ARGS passes options, e.g. `make report REPORT_ARGS=--full`.
 report: release
+	$(SIFT_RELEASE) report $(REPORT_ARGS)
+
+# The kernel benchmark: every format against our own dense GEMM on the default shapes
+# (warm caches), then the batch-1 shapes again with the caches evicted before every
+# call, which is what a network whose weights exceed the L3 sees, then our dense GEMM
+# against the vendor BLAS the process can load (skipped with a note when none).
+# The first run on a machine tunes the kernels (under 2 minutes, said on stderr).
+bench: release
 	$(SIFT_RELEASE) kernels bench
 	$(SIFT_RELEASE) kernels bench --cold --shapes 1024x1024x1,4096x4096x1
+	$(SIFT_RELEASE) kernels bench --compare --formats dense --shapes 1024x1024x256,4096x4096x256
 
-bench: report
+# Side by side with DeepSparse 1.8 and ONNX Runtime, and our dense GEMM against this
+# environment's BLAS (numpy's OpenBLAS, MKL). Needs PyPI; not part of the tests.
+# COMPARE_ARGS passes options to scripts/compare.py (e.g. --models mlp --seconds 2).
+COMPARE_VENV = .venv-compare
+compare: release
+	@test -x $(COMPARE_VENV)/bin/python || python3 -m venv $(COMPARE_VENV)
+	@$(COMPARE_VENV)/bin/python -c "import deepsparse, onnxruntime, numpy, threadpoolctl" 2>/dev/null || \
+	  $(COMPARE_VENV)/bin/pip install -q -r scripts/compare-requirements.txt
+	$(COMPARE_VENV)/bin/python scripts/compare.py --sift $(SIFT_RELEASE) $(COMPARE_ARGS)
 
 traces: release
 	$(SIFT_RELEASE) traces --out traces/workloads

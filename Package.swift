@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "SparseKernels", targets: ["SparseKernels"]),
         .library(name: "SparseIFT", targets: ["SparseIFT"]),
         .library(name: "SiftSweep", targets: ["SiftSweep"]),
+        .library(name: "DataflowSim", targets: ["DataflowSim"]),
+        .library(name: "SiftONNX", targets: ["SiftONNX"]),
         .library(name: "SparseRuntime", targets: ["SparseRuntime"]),
         .executable(name: "sift", targets: ["sift"]),
     ],
@@ -37,9 +39,19 @@ let package = Package(
         .target(name: "SparseKernels", dependencies: ["SiftCore", "CSparseKernels"]),
         // The model layer needs no C (no OpenMP, no hwloc): it builds and tests without them.
         .target(name: "SparseIFT", dependencies: ["SiftCore"]),
-        // Shards and mergeable sweep CSVs: pure Swift, no dependencies, so every sweep
+        // Shards and mergeable sweep CSVs: pure Swift on SiftCore alone, so every sweep
         // (runtime, simulator, report) can use it.
-        .target(name: "SiftSweep"),
+        .target(name: "SiftSweep", dependencies: ["SiftCore"]),
+        // `sift report`: plots, tables, the index page, the machine description and the
+        // report's sweeps, over small protocols the CLI fills with the runtime and simulator.
+        .target(name: "SiftReport", dependencies: ["SiftSweep", "SparseIFT", "SparseKernels"]),
+        // The CS-2-like dataflow simulator: pure Swift on top of the Sparse-IFT IR (no C).
+        .target(name: "DataflowSim", dependencies: ["SiftCore", "SparseIFT", "SiftSweep"], exclude: ["README.md"]),
+        // ONNX export and import, pure Swift (its own protobuf subset). Optimized even in
+        // debug builds, like the kernels: moving GPT-sized weights through transposes and
+        // sparsity detection at -Onone takes minutes.
+        .target(name: "SiftONNX", dependencies: ["SparseIFT", "SiftCore"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
         // The inference runtime: compiles networks onto the kernels (C operators in kernels/ops).
         .target(name: "SparseRuntime", dependencies: ["SparseIFT", "SparseKernels", "CSparseKernels", "SiftSweep"]),
         .executableTarget(
@@ -49,6 +61,9 @@ let package = Package(
                 "SparseKernels",
                 "SparseIFT",
                 "SiftSweep",
+                "DataflowSim",
+                "SiftReport",
+                "SiftONNX",
                 "SparseRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -56,8 +71,11 @@ let package = Package(
         .testTarget(name: "SiftCoreTests", dependencies: ["SiftCore"]),
         .testTarget(name: "SparseKernelsTests", dependencies: ["SparseKernels"]),
         .testTarget(name: "SparseIFTTests", dependencies: ["SparseIFT"]),
-        .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels"]),
+        .testTarget(name: "siftTests", dependencies: ["SiftCore", "SparseKernels", "SiftONNX", "SparseIFT"]),
         .testTarget(name: "SiftSweepTests", dependencies: ["SiftSweep"]),
+        .testTarget(name: "DataflowSimTests", dependencies: ["DataflowSim", "SparseIFT", "SiftCore"]),
+        .testTarget(name: "SiftReportTests", dependencies: ["SiftReport", "SiftSweep", "SparseKernels"]),
+        .testTarget(name: "SiftONNXTests", dependencies: ["SiftONNX", "SparseIFT", "SiftCore"]),
         .testTarget(name: "SparseRuntimeTests", dependencies: ["SparseRuntime", "SparseIFT", "SparseKernels", "CSparseKernels"]),
     ]
 )

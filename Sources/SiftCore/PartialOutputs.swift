@@ -13,6 +13,11 @@ public enum PartialOutputs {
     nonisolated(unsafe) private static var paths: Set<String> = []
     nonisolated(unsafe) private static var counter = 0
     nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
+    nonisolated(unsafe) private static var terminating = false
+    /// Held while one file is written or renamed, and taken for good by the signal
+    /// handler before it deletes: the handler then never races a file being created in a
+    /// directory it is removing, and the writer stops at its next file.
+    private static let writeLock = NSLock()
 
     /// `<path>.<pid>-<n>.sift-partial`: beside the target, so the final rename stays in one
     /// file system, and unique within the process.
@@ -56,6 +61,10 @@ public enum PartialOutputs {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
+                lock.lock()
+                terminating = true
+                lock.unlock()
+                writeLock.lock()
                 removeAll()
                 // Not a re-raise: on Linux the dispatch source owns the signal's handler.
                 _exit(128 + signalNumber)
@@ -63,5 +72,26 @@ public enum PartialOutputs {
             source.resume()
             signalSources.append(source)
         }
+    }
+
+    /// Runs one step of writing an output (creating a file, a rename) so that a termination
+    /// signal waits for it, then removes everything; after the signal the caller blocks
+    /// until the handler ends the process.
+    static func writing<T>(_ body: () throws(SiftCoreError) -> T) throws(SiftCoreError) -> T {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        return try body()
+    }
+
+    /// Called on a command's error path: while a termination signal is being handled, the
+    /// handler deletes the partial outputs under the writer's feet, so the write fails; the
+    /// process must then end with the signal's status, not report that failure as an error.
+    /// Blocks forever in that case (the handler's `_exit` ends the process).
+    public static func yieldToTermination() {
+        lock.lock()
+        let dying = terminating
+        lock.unlock()
+        guard dying else { return }
+        while true { pause() }
     }
 }

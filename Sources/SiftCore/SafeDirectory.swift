@@ -64,7 +64,7 @@ public enum SafeDirectory {
             }
             try SafeFile.writeNew(manifest, to: "\(temporary)/\(manifestName)")
             SafeFile.syncDirectory(temporary)
-            try moveIntoPlace(temporary, path)
+            try PartialOutputs.writing { () throws(SiftCoreError) in try moveIntoPlace(temporary, path) }
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error

@@ -81,9 +81,11 @@ public enum SafeFile {
         defer { PartialOutputs.unregister(temporary) }
         do throws(SiftCoreError) {
             try writeNew(bytes, to: temporary)
-            // Checked again just before the rename: the target may have changed meanwhile.
-            try checkOutput(path)
-            guard rename(temporary, path) == 0 else { throw .io("cannot write \(path): \(systemError())") }
+            try PartialOutputs.writing { () throws(SiftCoreError) in
+                // Checked again just before the rename: the target may have changed meanwhile.
+                try checkOutput(path)
+                guard rename(temporary, path) == 0 else { throw .io("cannot write \(path): \(systemError())") }
+            }
         } catch {
             unlink(temporary)
             throw error
@@ -98,6 +100,10 @@ public enum SafeFile {
 
     /// Creates `path` (which must not exist), writes `bytes` and flushes them to disk.
     static func writeNew(_ bytes: [UInt8], to path: String) throws(SiftCoreError) {
+        try PartialOutputs.writing { () throws(SiftCoreError) in try writeNewUnguarded(bytes, to: path) }
+    }
+
+    private static func writeNewUnguarded(_ bytes: [UInt8], to path: String) throws(SiftCoreError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         guard fd >= 0 else { throw .io("cannot create \(path): \(systemError())") }
         var offset = 0

@@ -1,4 +1,5 @@
 import Foundation
+import SiftCore
 
 /// A table of text cells with a header row: what every sweep writes and the merge reads.
 /// The text form is RFC 4180 CSV (comma-separated, a cell quoted when it holds a comma,
@@ -57,6 +58,13 @@ public struct CSVTable: Equatable, Sendable {
     }
 
     public func columnIndex(_ name: String) -> Int? { header.firstIndex(of: name) }
+
+    /// Replaces one cell (by row number and column name).
+    public mutating func set(row: Int, column name: String, to value: String) throws(SweepError) {
+        guard let column = columnIndex(name) else { throw .malformedCSV("no column '\(name)'") }
+        guard rows.indices.contains(row) else { throw .malformedCSV("no row \(row) (the table has \(rows.count))") }
+        rows[row][column] = value
+    }
 
     /// The cells of one column, top to bottom.
     public func column(_ name: String) throws(SweepError) -> [String] {
@@ -188,23 +196,17 @@ public struct CSVTable: Equatable, Sendable {
         self.rows = Array(records.dropFirst())
     }
 
-    /// Reads and parses a CSV file.
+    /// Reads and parses a CSV file (through SiftCore's `SafeFile`: regular files only).
     public init(contentsOf path: String) throws(SweepError) {
-        let url = URL(fileURLWithPath: path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw .malformedCSV("\(path) does not exist or is not a file")
-        }
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > Self.maxBytes {
-            throw .malformedCSV("\(path) is larger than \(Self.maxBytes >> 20) MiB")
-        }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw .malformedCSV("cannot read \(path): \(error.localizedDescription)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw .malformedCSV("\(path) is not UTF-8 text")
-        }
+        let bytes: [UInt8]
+        do { bytes = try SafeFile.read(path) } catch { throw .io(error.message) }
+        guard bytes.count <= Self.maxBytes else { throw .malformedCSV("\(path) is larger than \(Self.maxBytes >> 20) MiB") }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformedCSV("\(path) is not UTF-8 text") }
         try self.init(parsing: text, source: path)
+    }
+
+    /// Writes the table as a CSV file, whole or not at all (SiftCore's `SafeFile`).
+    public func write(to path: String) throws(SweepError) {
+        do { try SafeFile.write(text(), to: path) } catch { throw .io(error.message) }
     }
 }

@@ -8,12 +8,15 @@ public enum SweepError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Shard outputs that cannot be merged: different sweeps, a shard given twice, a
     /// point missing, or two measurements of one point that disagree.
     case mergeConflict(String)
+    /// A file that could not be read or written.
+    case io(String)
 
     public var description: String {
         switch self {
         case .invalidArgument(let m): "invalid argument: \(m)"
         case .malformedCSV(let m): "malformed CSV: \(m)"
         case .mergeConflict(let m): "cannot merge: \(m)"
+        case .io(let m): "I/O error: \(m)"
         }
     }
 }

@@ -16,6 +16,8 @@ public struct WeightsManifest: Codable, Equatable, Sendable {
         public var sequence_length: Int?
         /// `mlp` only.
         public var mlp_widths: [Int]?
+        /// GPT models only, when the block count is not the model's own (`--layers`).
+        public var layers: Int?
         public var transform: String
         /// The sparsity asked for.
         public var sparsity: Double
@@ -39,6 +41,7 @@ public struct WeightsManifest: Codable, Equatable, Sendable {
             self.model = model
             self.sequence_length = family == .gpt ? zooOptions.sequenceLength : nil
             self.mlp_widths = family == .mlp ? zooOptions.mlpWidths : nil
+            self.layers = family == .gpt ? zooOptions.layers : nil
             self.transform = kind.rawValue
             self.sparsity = transformed.requestedSparsity
             self.body_sparsity = transformed.sparsity
@@ -61,6 +64,7 @@ public struct WeightsManifest: Codable, Equatable, Sendable {
             compare("model", model, other.model)
             compare("sequence", sequence_length, other.sequence_length)
             compare("mlp widths", mlp_widths, other.mlp_widths)
+            compare("layers", layers, other.layers)
             compare("transform", transform, other.transform)
             compare("sparsity", sparsity, other.sparsity)
             compare("pattern", pattern, other.pattern)

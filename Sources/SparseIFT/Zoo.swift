@@ -7,9 +7,13 @@ public enum ModelZoo {
         /// Layer widths of `mlp`, input first: `[784, 1024, 1024, 1024, 10]` is three
         /// hidden layers and a 10-way classifier.
         public var mlpWidths: [Int] = [784, 1024, 1024, 1024, 10]
-        public init(sequenceLength: Int = 2048, mlpWidths: [Int] = [784, 1024, 1024, 1024, 10]) {
+        /// Transformer blocks of the GPT models (nil: the model's own, 12 or 24). Fewer
+        /// blocks give a model of the same shape that is quicker to check (e.g. 2).
+        public var layers: Int?
+        public init(sequenceLength: Int = 2048, mlpWidths: [Int] = [784, 1024, 1024, 1024, 10], layers: Int? = nil) {
             self.sequenceLength = sequenceLength
             self.mlpWidths = mlpWidths
+            self.layers = layers
         }
     }
 
@@ -33,14 +37,27 @@ public enum ModelZoo {
 
     /// Builds a zoo model by name.
     public static func build(_ name: String, options: Options = Options()) throws -> Network {
-        switch name {
+        if let layers = options.layers {
+            guard name.hasPrefix("gpt3-") else {
+                throw SparseIFTError.invalidArgument("the number of layers can only be set for the GPT models, not \(name)")
+            }
+            guard layers >= 1, layers <= 1024 else {
+                throw SparseIFTError.invalidArgument("layers must be in 1...1024, got \(layers)")
+            }
+        }
+        func gpt(_ config: GPT.Config) throws -> Network {
+            var config = config
+            if let layers = options.layers { config.layers = layers }
+            return try GPT.build(config)
+        }
+        return switch name {
         case "resnet18-cifar": try ResNet.build(ResNet.Config(depth: .resnet18, variant: .cifar))
         case "resnet18-imagenet": try ResNet.build(ResNet.Config(depth: .resnet18, variant: .imagenet))
         case "resnet34-cifar": try ResNet.build(ResNet.Config(depth: .resnet34, variant: .cifar))
         case "resnet34-imagenet": try ResNet.build(ResNet.Config(depth: .resnet34, variant: .imagenet))
         case "mobilenetv2": try MobileNetV2.build(MobileNetV2.Config())
-        case "gpt3-small": try GPT.build(.small(sequenceLength: options.sequenceLength))
-        case "gpt3-medium": try GPT.build(.medium(sequenceLength: options.sequenceLength))
+        case "gpt3-small": try gpt(.small(sequenceLength: options.sequenceLength))
+        case "gpt3-medium": try gpt(.medium(sequenceLength: options.sequenceLength))
         case "mlp": try MLP.build(widths: options.mlpWidths)
         default:
             throw SparseIFTError.unknownModel("'\(name)'; known models: \(names.joined(separator: ", "))")

@@ -163,6 +163,16 @@ public func prepareWeights(_ w: Matrix, as format: WeightFormat) throws(KernelEr
     }
 }
 
+/// `prepareWeights(_:as:)` with what `options` carry for preparing: the tuned CSR K block
+/// for the matrix's density, when the options have a tuning.
+public func prepareWeights(_ w: Matrix, as format: WeightFormat, options: ExecutionOptions) throws(KernelError) -> WeightMatrix {
+    if case .csr = format, let blocks = options.tuning?.csr, w.rows >= 1, w.columns >= 1 {
+        let nonzeros = w.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+        return try CSRWeights(w, kBlock: blocks.kBlock(density: Double(nonzeros) / Double(w.values.count)))
+    }
+    return try prepareWeights(w, as: format)
+}
+
 /// The double-accumulating reference product (the test oracle), with the per-element
 /// error scale `sum |w||x|` that tolerances are built from.
 public func referenceMultiply(_ w: Matrix, _ x: Matrix, epilogue: Epilogue = .none) throws(KernelError) -> (result: Matrix, magnitude: Matrix) {

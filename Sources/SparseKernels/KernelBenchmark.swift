@@ -55,11 +55,13 @@ public struct KernelBenchmark {
         public let weightBytes: Int
         /// The result matched the dense kernel's product on the same masked weights.
         public let verified: Bool
+        /// The registry kernel that ran (`sift kernels list`).
+        public let kernel: String
 
         enum CodingKeys: String, CodingKey {
             case shape, format, pattern, sparsity, M, K, N, nonzeros, seconds, gflops
             case percentOfPeak = "percent_of_peak", speedupVsDense = "speedup_vs_dense"
-            case weightBytes = "weight_bytes", verified
+            case weightBytes = "weight_bytes", verified, kernel
         }
     }
 
@@ -86,6 +88,12 @@ public struct KernelBenchmark {
     public var coldCaches = false
     /// Samples taken in cold mode (one call each).
     public var coldSamples = 15
+    /// Time every case interleaved with the dense kernel, sample by sample, and take its
+    /// speedup from those pairs (`--paired`): on a shared machine the load drifts between
+    /// one case and the next, and a ratio of times taken minutes apart drifts with it.
+    public var paired = false
+    /// Vendor BLAS libraries whose sgemm each shape is also timed with (`--compare`).
+    public var compareWith: [VendorBLAS] = []
 
     public init(options: ExecutionOptions) { self.options = options }
 
@@ -199,9 +207,16 @@ public struct KernelBenchmark {
                 nonzeros: shape.m * shape.k, seconds: denseSeconds,
                 gflops: 2 * Double(shape.m * shape.k * shape.n) / denseSeconds / 1e9,
                 percentOfPeak: 100 * 2 * Double(shape.m * shape.k * shape.n) / denseSeconds / 1e9 / peakGFLOPS,
-                speedupVsDense: 1, weightBytes: dense.storageBytes, verified: true)
+                speedupVsDense: 1, weightBytes: dense.storageBytes, verified: true,
+                kernel: KernelRegistry.plan(for: dense, columns: shape.n, options: options)?.kernel.name ?? "")
             results.append(denseResult)
             progress(denseResult)
+            for blas in compareWith {
+                let result = try compare(blas, dense: dense, w: denseW, x: x, shape: shape, peakGFLOPS: peakGFLOPS,
+                                         evictor: evictor)
+                results.append(result)
+                progress(result)
+            }
 
             for (caseIndex, item) in cases(for: shape).enumerated() {
                 let w: Matrix
@@ -211,8 +226,21 @@ public struct KernelBenchmark {
                 } catch {
                     throw KernelError(error)
                 }
-                let prepared = try prepareWeights(w, as: WeightFormat(for: item.pattern))
-                let seconds = time(prepared, x, &y, evictor: evictor)
+                let prepared = try prepareWeights(w, as: WeightFormat(for: item.pattern), options: options)
+                var seconds: Double
+                var caseDenseSeconds = denseSeconds
+                if paired, let densePlan = KernelRegistry.plan(for: dense, columns: shape.n, options: options),
+                   let plan = KernelRegistry.plan(for: prepared, columns: shape.n, options: options) {
+                    // Dense and this kernel sample by sample (both on our OpenMP runtime: no
+                    // pause needed), so the ratio sees one machine load.
+                    var denseY = y
+                    (caseDenseSeconds, seconds) = timeInterleaved(
+                        { dense.multiplyUnchecked(x, into: &denseY, epilogue: .none, plan: densePlan, options: self.options) },
+                        { prepared.multiplyUnchecked(x, into: &y, epilogue: .none, plan: plan, options: self.options) },
+                        evictor: evictor, settleBetween: false)
+                } else {
+                    seconds = time(prepared, x, &y, evictor: evictor)
+                }
                 let verified = try agrees(prepared, y, with: w, x)
                 let nonzeros = w.values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
                 let gflops = 2 * Double(nonzeros) * Double(shape.n) / seconds / 1e9
@@ -220,7 +248,8 @@ public struct KernelBenchmark {
                     shape: shape.name, format: item.format.rawValue, pattern: item.pattern.description,
                     sparsity: item.sparsity, M: shape.m, K: shape.k, N: shape.n, nonzeros: nonzeros,
                     seconds: seconds, gflops: gflops, percentOfPeak: 100 * gflops / peakGFLOPS,
-                    speedupVsDense: denseSeconds / seconds, weightBytes: prepared.storageBytes, verified: verified)
+                    speedupVsDense: caseDenseSeconds / seconds, weightBytes: prepared.storageBytes, verified: verified,
+                    kernel: KernelRegistry.plan(for: prepared, columns: shape.n, options: options)?.kernel.name ?? "")
                 results.append(result)
                 progress(result)
             }
@@ -228,23 +257,87 @@ public struct KernelBenchmark {
         return results
     }
 
+    /// A vendor sgemm on the same shape, threads and process, timed interleaved with our
+    /// dense kernel (sample by sample, so that both see the same load on a shared machine);
+    /// its `speedupVsDense` is our time over its time: below 1 when the vendor is faster.
+    func compare(_ blas: VendorBLAS, dense: DenseWeights, w: Matrix, x: Matrix, shape: Shape, peakGFLOPS: Double,
+                 evictor: CacheEvictor?) throws(KernelError) -> Result {
+        guard let plan = KernelRegistry.plan(for: dense, columns: x.columns, options: options) else {
+            throw .invalidArgument("no dense kernel for N=\(x.columns)")
+        }
+        var ours = Matrix(zeros: w.rows, x.columns), theirs = ours
+        try blas.multiply(w, x, into: &theirs) // warm it up and check the shapes
+        let (oursSeconds, theirSeconds) = timeInterleaved(
+            { dense.multiplyUnchecked(x, into: &ours, epilogue: .none, plan: plan, options: self.options) },
+            { blas.multiplyUnchecked(w, x, into: &theirs) }, evictor: evictor)
+        let verified = try agrees(dense, theirs, with: w, x)
+        let gflops = 2 * Double(shape.m) * Double(shape.k) * Double(shape.n) / theirSeconds / 1e9
+        return Result(
+            shape: shape.name, format: "blas", pattern: blas.vendor.rawValue, sparsity: 0, M: shape.m, K: shape.k,
+            N: shape.n, nonzeros: shape.m * shape.k, seconds: theirSeconds, gflops: gflops,
+            percentOfPeak: 100 * gflops / peakGFLOPS, speedupVsDense: oursSeconds / theirSeconds, weightBytes: 4 * w.values.count,
+            verified: verified, kernel: "\(blas.vendor.rawValue) sgemm (\(blas.path))")
+    }
+
+    /// Median seconds per call of `a` and of `b`, their samples alternating. Each switch
+    /// from one library to the other first waits for the other's OpenMP workers to stop
+    /// spinning (they keep both cores busy for KMP_BLOCKTIME, 200 ms by default, after each
+    /// call: measured, our kernel ran at 0.6x its own speed right after an MKL call), then
+    /// warms up with one untimed call.
+    func timeInterleaved(_ a: () -> Void, _ b: () -> Void, evictor: CacheEvictor?, settleBetween: Bool = true) -> (Double, Double) {
+        let clock = ContinuousClock()
+        let environment = ProcessInfo.processInfo.environment
+        let blocktime = environment["KMP_BLOCKTIME"].flatMap(Double.init).map { min(max($0, 0), 1000) } ?? 200
+        let pause = Duration.milliseconds(Int64(blocktime) + 100)
+        func settle(_ call: () -> Void) {
+            if settleBetween {
+                Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+            }
+            call()
+        }
+        var first: [Double] = [], second: [Double] = []
+        settle(a)
+        let repetitionsA = max(1, Int(sampleSeconds * 5 / max(seconds(clock.measure { a() }), 1e-7)))
+        settle(b)
+        let repetitionsB = max(1, Int(sampleSeconds * 5 / max(seconds(clock.measure { b() }), 1e-7)))
+        for _ in 0..<(evictor == nil ? samples : coldSamples) {
+            settle(a)
+            if let evictor {
+                evictor.evict()
+                first.append(seconds(clock.measure { a() }))
+            } else {
+                first.append(seconds(clock.measure { for _ in 0..<repetitionsA { a() } }) / Double(repetitionsA))
+            }
+            settle(b)
+            if let evictor {
+                evictor.evict()
+                second.append(seconds(clock.measure { b() }))
+            } else {
+                second.append(seconds(clock.measure { for _ in 0..<repetitionsB { b() } }) / Double(repetitionsB))
+            }
+        }
+        return (first.sorted()[first.count / 2], second.sorted()[second.count / 2])
+    }
+
     /// Median seconds per multiply: warm, over `samples` samples of about
     /// `sampleSeconds` each; cold, over `coldSamples` single calls each after an eviction.
     func time(_ w: WeightMatrix, _ x: Matrix, _ y: inout Matrix, evictor: CacheEvictor?) -> Double {
-        w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options)  // warm the thread pool
+        // The dispatch's plan (tuned with a tuning) is made once, outside the timing.
+        guard let plan = KernelRegistry.plan(for: w, columns: x.columns, options: options) else { return .nan }
+        w.multiplyUnchecked(x, into: &y, epilogue: .none, plan: plan, options: options)  // warm the thread pool
         let clock = ContinuousClock()
         var perCall: [Double] = []
         if let evictor {
             for _ in 0..<coldSamples {
                 evictor.evict()
-                perCall.append(seconds(clock.measure { w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options) }))
+                perCall.append(seconds(clock.measure { w.multiplyUnchecked(x, into: &y, epilogue: .none, plan: plan, options: options) }))
             }
         } else {
-            let once = seconds(clock.measure { w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options) })
+            let once = seconds(clock.measure { w.multiplyUnchecked(x, into: &y, epilogue: .none, plan: plan, options: options) })
             let repetitions = max(1, Int(sampleSeconds / max(once, 1e-7)))
             for _ in 0..<samples {
                 let elapsed = clock.measure {
-                    for _ in 0..<repetitions { w.multiplyUnchecked(x, into: &y, epilogue: .none, options: options) }
+                    for _ in 0..<repetitions { w.multiplyUnchecked(x, into: &y, epilogue: .none, plan: plan, options: options) }
                 }
                 perCall.append(seconds(elapsed) / Double(repetitions))
             }

@@ -36,6 +36,22 @@ public struct KernelInfo: Sendable, Hashable, CustomStringConvertible {
     public let blocking: String
     /// The patterns and shapes it accepts.
     public let patterns: String
+    /// Interchangeable variants (the same job, the same N range) share a group; the tuner
+    /// may rank one above the others of its group.
+    public let group: String
+    /// The `KernelBlocking` fields it reads.
+    public let tunable: Tunable
+
+    /// Blocking fields a kernel reads.
+    public struct Tunable: OptionSet, Hashable, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        public static let kBlock = Tunable(rawValue: 1)
+        public static let mBlock = Tunable(rawValue: 2)
+        public static let nBlock = Tunable(rawValue: 4)
+        public static let auxiliary = Tunable(rawValue: 8)
+        public static let prefetch = Tunable(rawValue: 16)
+    }
 
     /// The K block: the rows of X one pass over Y covers.
     public enum KBlock: Hashable, Sendable, CustomStringConvertible {
@@ -111,6 +127,8 @@ public struct KernelInfo: Sendable, Hashable, CustomStringConvertible {
         isScalarFallback = c.scalar_fallback != 0
         blocking = String(cString: c.blocking)
         patterns = String(cString: c.patterns)
+        group = String(cString: c.group)
+        tunable = Tunable(rawValue: Int(c.tunable))
     }
 }
 
@@ -125,12 +143,15 @@ public struct KernelBlocking: Sendable, Hashable {
     public var nBlock: Int?
     /// The kernel-specific knob its `blocking` text names.
     public var auxiliary: Int?
+    /// Software prefetch distance in the kernel's steps (0: off).
+    public var prefetch: Int?
 
-    public init(kBlock: Int? = nil, mBlock: Int? = nil, nBlock: Int? = nil, auxiliary: Int? = nil) {
+    public init(kBlock: Int? = nil, mBlock: Int? = nil, nBlock: Int? = nil, auxiliary: Int? = nil, prefetch: Int? = nil) {
         self.kBlock = kBlock
         self.mBlock = mBlock
         self.nBlock = nBlock
         self.auxiliary = auxiliary
+        self.prefetch = prefetch
     }
 
     public static let defaults = KernelBlocking()
@@ -144,10 +165,14 @@ public struct KernelBlocking: Sendable, Hashable {
                 throw .invalidArgument("\(name) \(value) must be between 1 and \(Self.maxValue)")
             }
         }
+        if let prefetch, !(0...Self.maxValue).contains(prefetch) {
+            throw .invalidArgument("prefetch distance \(prefetch) must be between 0 and \(Self.maxValue)")
+        }
     }
 
     var cValue: sk_params {
-        sk_params(kc: Int64(kBlock ?? 0), mc: Int64(mBlock ?? 0), nc: Int64(nBlock ?? 0), aux: Int64(auxiliary ?? 0))
+        sk_params(kc: Int64(kBlock ?? 0), mc: Int64(mBlock ?? 0), nc: Int64(nBlock ?? 0), aux: Int64(auxiliary ?? 0),
+                  pf: Int64(prefetch ?? 0))
     }
 }
 
@@ -166,8 +191,14 @@ public enum KernelRegistry {
     /// The kernels of one family, in table order.
     public static func kernels(of family: KernelFamily) -> [KernelInfo] { all.filter { $0.family == family } }
 
-    /// The kernel the library runs for `weights` at N = `columns` with these options.
+    /// The kernel the library runs for `weights` at N = `columns` with these options (and
+    /// their tuning, if any): `plan(for:columns:options:)`'s kernel.
     public static func defaultKernel(for weights: WeightMatrix, columns: Int, options: ExecutionOptions) -> KernelInfo? {
+        plan(for: weights, columns: columns, options: options)?.kernel
+    }
+
+    /// The C library's own choice (no tuning), for the test that keeps the two in step.
+    static func untunedChoice(for weights: WeightMatrix, columns: Int, options: ExecutionOptions) -> KernelInfo? {
         guard columns >= 1 else { return nil }
         let index = Int(sk_kernel_select(weights.cHandle, Int64(columns), options.isa.cValue, Int32(options.threads)))
         return all.indices.contains(index) ? all[index] : nil

@@ -77,6 +77,15 @@ public enum Machine {
         sk_fma_peak_gflops(isa.cValue, Int32(clamping: threads), seconds)
     }
 
+    /// Measured GFLOP/s of AVX-512 FMAs that each take their own zmm load from L1, with one
+    /// broadcast per `fmasPerBroadcast` FMAs (0: none; 3: the N:M 8x48 mix; 4: CSR at 64
+    /// columns; 6: N:M 4x96; 8: CSR at 128): the ceiling of the index-selecting sparse
+    /// kernels on this core. nil without AVX-512.
+    public static func measuredLoadBoundGFLOPS(fmasPerBroadcast: Int, threads: Int, seconds: Double = 0.2) -> Double? {
+        guard bestISA == .avx512 else { return nil }
+        return sk_load_fma_probe_gflops(Int32(clamping: fmasPerBroadcast), Int32(clamping: threads), seconds)
+    }
+
     /// Measured read bandwidth (GB/s) streaming `bytes` bytes on `threads` threads; the
     /// default size is far beyond any L3, so it measures DRAM.
     public static func measuredReadBandwidthGBs(threads: Int, bytes: Int = 512 << 20, seconds: Double = 0.3) -> Double {
@@ -88,6 +97,9 @@ public enum Machine {
 public struct ExecutionOptions: Sendable, Equatable {
     public let isa: ISA
     public let threads: Int
+    /// Blocking and kernel choices tuned for this machine, ISA and thread count (nil: the
+    /// kernels' defaults, derived from the hwloc cache sizes). See `KernelTuner`.
+    public var tuning: KernelTuning?
 
     public static let maxThreads = 256
 

@@ -76,6 +76,11 @@ extension WeightMatrix {
         }
         let chosen = try resolveKernel(kernel, columns: n, options: options)
         try blocking.validate()
+        // No kernel named: the dispatch's plan, with the tuned blocking unless one is given.
+        var blocking = blocking
+        if kernel == nil, blocking == .defaults, let plan = KernelRegistry.plan(for: self, columns: n, options: options) {
+            blocking = plan.blocking
+        }
         if checkFinite {
             try checkFiniteRows(x, rows: columns, columns: n, stride: ldx, name: "input X")
             if let bias = epilogue.bias { try checkFiniteRows(bias, rows: 1, columns: rows, stride: rows, name: "bias") }

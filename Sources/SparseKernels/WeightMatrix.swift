@@ -59,14 +59,34 @@ public class WeightMatrix: @unchecked Sendable {
         multiplyUnchecked(x, into: &y, epilogue: epilogue, options: options)
     }
 
-    /// The kernel call alone: benchmarks time this, after validating once.
+    /// The kernel call alone, with the dispatch's plan (tuned when `options` carry a tuning).
     func multiplyUnchecked(_ x: Matrix, into y: inout Matrix, epilogue: Epilogue, options: ExecutionOptions) {
+        if let plan = KernelRegistry.plan(for: self, columns: x.columns, options: options) {
+            multiplyUnchecked(x, into: &y, epilogue: epilogue, plan: plan, options: options)
+            return
+        }
         let n = x.columns
         epilogue.withCEpilogue { cEpilogue in
             x.values.withUnsafeBufferPointer { xBuffer in
                 y.values.withUnsafeMutableBufferPointer { yBuffer in
                     runKernel(columns: n, x: xBuffer.baseAddress!, ldx: n, y: yBuffer.baseAddress!, ldy: n,
                               epilogue: cEpilogue, isa: options.isa.cValue, threads: Int32(options.threads))
+                }
+            }
+        }
+    }
+
+    /// One kernel with one blocking, no checks: what benchmarks and the tuner time after
+    /// validating (and planning) once.
+    func multiplyUnchecked(_ x: Matrix, into y: inout Matrix, epilogue: Epilogue, plan: KernelPlan,
+                           options: ExecutionOptions) {
+        let n = x.columns
+        var params = plan.blocking.cValue
+        epilogue.withCEpilogue { cEpilogue in
+            x.values.withUnsafeBufferPointer { xBuffer in
+                y.values.withUnsafeMutableBufferPointer { yBuffer in
+                    _ = sk_kernel_run(Int32(plan.kernel.index), cHandle, Int64(n), xBuffer.baseAddress, Int64(n),
+                                      yBuffer.baseAddress, Int64(n), cEpilogue, &params, Int32(options.threads))
                 }
             }
         }

@@ -1,8 +1,11 @@
 import ArgumentParser
+import DataflowSim
 import Foundation
+import SiftReport
+import SiftSweep
+import SiftONNX
 import SparseIFT
 import SparseKernels
-import SiftSweep
 import SparseRuntime
 
 /// Runs a command's work; a library error (bad input of any kind) becomes one clear line
@@ -10,20 +13,19 @@ import SparseRuntime
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let error as KernelError {
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-        throw ExitCode(2)
-    } catch let error as SiftCoreError {
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-        throw ExitCode(2)
-    } catch let error as SparseIFTError {
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-        throw ExitCode(2)
-    } catch let error as SweepError {
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-        throw ExitCode(2)
-    } catch let error as RuntimeError {
+    } catch let error as any Error & CustomStringConvertible where isLibraryError(error) {
+        // A write that failed because a termination signal is removing the partial
+        // outputs is not the user's error: let the signal's exit status stand.
+        PartialOutputs.yieldToTermination()
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode(2)
     }
+}
+
+/// The error types of the toolkit's libraries: each carries a message that names the
+/// problem, printed as it is.
+private func isLibraryError(_ error: any Error) -> Bool {
+    error is KernelError || error is SiftCoreError || error is SparseIFTError || error is SweepError
+        || error is ReportError || error is ONNXError || error is SimulatorError
+        || error is RuntimeError
 }

@@ -26,6 +26,12 @@ struct KernelsBenchCommand: ParsableCommand {
     @Flag(help: "Evict the caches before every timed call (weights come from DRAM, as in a network larger than the L3).")
     var cold = false
 
+    @Flag(help: "Time each sparse kernel interleaved with the dense kernel, sample by sample, for speedups robust to a busy machine.")
+    var paired = false
+
+    @Flag(help: "Also time the best vendor BLAS sgemm this process can load (MKL's libmkl_rt, OpenBLAS; SIFT_BLAS=path picks one) on every shape, interleaved with our dense kernel; skipped with a note when none loads.")
+    var compare = false
+
     @OptionGroup var execution: ExecutionArguments
 
     @Flag(help: "Print JSON instead of a table.")
@@ -51,6 +57,7 @@ struct KernelsBenchCommand: ParsableCommand {
         benchmark.nmPatterns = try list(nm).map { text throws(KernelError) in try WeightFormat.nm(parsing: text) }.compactMap(\.pattern)
         benchmark.blockPatterns = try list(block).map { text throws(KernelError) in try WeightFormat.bsr(parsing: text) }.compactMap(\.pattern)
         benchmark.coldCaches = cold
+        benchmark.paired = paired
         try benchmark.validate()
         return benchmark
     }
@@ -61,9 +68,20 @@ struct KernelsBenchCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let benchmark = try configuredBenchmark()
-            let options = benchmark.options
-            Machine.bindThreads(options.threads)
+            var benchmark = try configuredBenchmark()
+            Machine.bindThreads(benchmark.options.threads)
+            // After every refusal, before measuring: this machine's tuning (searched now,
+            // announced on stderr, when there is none yet).
+            let (options, tuningSource) = try execution.resolveTuned()
+            benchmark.options = options
+            var blasNote: String?
+            if compare {
+                benchmark.compareWith = VendorBLAS.loadAvailable(threads: options.threads)
+                if benchmark.compareWith.isEmpty {
+                    blasNote = "--compare: no BLAS could be loaded (looked for libmkl_rt.so* and libopenblas.so*; set SIFT_BLAS=/path/to/lib); comparison skipped"
+                    FileHandle.standardError.write(Data("note: \(blasNote!)\n".utf8))
+                }
+            }
             let topology = Machine.topology
             // The peak is the best of a few probe runs: a higher peak makes our own
             // percentages smaller, never larger.
@@ -72,10 +90,22 @@ struct KernelsBenchCommand: ParsableCommand {
                 throw KernelError.invalidArgument("the FMA peak probe measured \(peak) GFLOP/s; cannot express results as % of peak")
             }
             let bandwidth = Machine.measuredReadBandwidthGBs(threads: options.threads)
+            // The binding resource of the index-selecting kernels (CSR, N:M): one load per
+            // FMA. Best of three, like the peak.
+            var loadBound: [String: Double] = [:]
+            if options.isa == .avx512 {
+                for (name, fmas) in [("one load per fma", 0), ("nm 8x48 mix", 3), ("csr 64-column mix", 4), ("nm 4x96 mix", 6), ("csr 128-column mix", 8)] {
+                    let best = (0..<3).compactMap { _ in Machine.measuredLoadBoundGFLOPS(fmasPerBroadcast: fmas, threads: options.threads, seconds: 0.1) }.max()
+                    if let best { loadBound[name] = best }
+                }
+            }
             let header = BenchHeader(isa: options.isa.rawValue, threads: options.threads, peakGFLOPS: peak,
                                      dramReadGBs: bandwidth, caches: cold ? "cold" : "warm",
                                      cores: topology.cores, l1dBytes: topology.l1dBytes, l2Bytes: topology.l2Bytes,
-                                     l3Bytes: topology.l3Bytes)
+                                     l3Bytes: topology.l3Bytes, cpu: Machine.cpuModel,
+                                     tuned: options.tuning != nil, parameters: tuningSource.description,
+                                     blas: benchmark.compareWith.map { BLASRecord(vendor: $0.vendor.rawValue, path: $0.path, details: $0.details) },
+                                     blasNote: blasNote, loadBoundGFLOPS: loadBound)
             if !json { printTableHeader(header) }
             let results = try benchmark.run(peakGFLOPS: peak) { result in
                 if json {
@@ -107,10 +137,27 @@ struct KernelsBenchCommand: ParsableCommand {
         let caches: String
         let cores: Int
         let l1dBytes: Int, l2Bytes: Int, l3Bytes: Int
+        let cpu: String
+        /// Whether the kernels ran with this machine's tuning (else the defaults).
+        let tuned: Bool
+        let parameters: String
+        /// The vendor BLAS libraries compared against (`--compare`), and why none, if so.
+        let blas: [BLASRecord]
+        let blasNote: String?
+        /// GFLOP/s of the load-port probe per instruction mix (AVX-512 only).
+        let loadBoundGFLOPS: [String: Double]
         enum CodingKeys: String, CodingKey {
-            case isa, threads, cores, caches, peakGFLOPS = "peak_gflops", dramReadGBs = "dram_read_gbs"
+            case isa, threads, cores, caches, cpu, tuned, parameters, blas, blasNote = "blas_note"
+            case loadBoundGFLOPS = "load_bound_gflops"
+            case peakGFLOPS = "peak_gflops", dramReadGBs = "dram_read_gbs"
             case l1dBytes = "l1d_bytes", l2Bytes = "l2_bytes", l3Bytes = "l3_bytes"
         }
+    }
+
+    struct BLASRecord: Codable {
+        let vendor: String
+        let path: String
+        let details: String
     }
 
     struct BenchReport: Codable {
@@ -121,7 +168,14 @@ struct KernelsBenchCommand: ParsableCommand {
 
     func printTableHeader(_ h: BenchHeader) {
         print("sift kernels bench: ISA \(h.isa), \(h.threads) thread(s), measured fp32 FMA peak \(format(h.peakGFLOPS, 1)) GFLOP/s, DRAM read \(format(h.dramReadGBs, 1)) GB/s")
-        print("machine: \(h.cores) cores, L1d \(h.l1dBytes / 1024) KiB, L2 \(h.l2Bytes / 1024) KiB, L3 \(h.l3Bytes / 1024 / 1024) MiB")
+        print("parameters: \(h.parameters)")
+        if !h.loadBoundGFLOPS.isEmpty {
+            let parts = h.loadBoundGFLOPS.sorted { $0.key < $1.key }.map { "\($0.key) \(format($0.value, 1)) (\(format(100 * $0.value / h.peakGFLOPS, 0))%)" }
+            print("load-bound ceilings (FMAs fed by L1 loads, GFLOP/s, % of peak): " + parts.joined(separator: ", "))
+        }
+        for blas in h.blas { print("compare: \(blas.vendor) \(blas.path): \(blas.details)") }
+        if let note = h.blasNote { print("compare: \(note)") }
+        print("machine: \(h.cpu); \(h.cores) cores, L3 \(h.l3Bytes / 1024 / 1024) MiB")
         print("caches: \(h.caches == "cold" ? "cold (evicted before every timed call: weights stream from DRAM)" : "warm (repeated calls: weights that fit stay in cache)")")
         print("GFLOP/s counts nonzero FLOPs only; speedup is vs this project's dense GEMM, same shape and threads, this run.")
         print(pad("shape", 16) + pad("M", 6) + pad("K", 6) + pad("N", 6) + pad("format", 8) + pad("pattern", 14)
@@ -133,6 +187,10 @@ struct KernelsBenchCommand: ParsableCommand {
               + pad(r.pattern, 14) + pad(format(r.sparsity, 2), 9) + pad(format(r.seconds * 1e6, 1), 11)
               + pad(format(r.gflops, 1), 9) + pad(format(r.percentOfPeak, 1), 7)
               + pad(format(r.speedupVsDense, 2) + "x", 9) + (r.verified ? "yes" : "NO"))
+        if r.format == "blas" {
+            // speedupVsDense of a BLAS row is our dense time over its time.
+            print("    our dense kernel runs at \(format(r.speedupVsDense, 2))x the rate of \(r.pattern) sgemm here (samples interleaved)")
+        }
     }
 
     func pad(_ text: String, _ width: Int) -> String {

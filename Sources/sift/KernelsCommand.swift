@@ -6,7 +6,7 @@ struct KernelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
         abstract: "Run one kernel on your data, benchmark every format against the dense kernel, or list the kernels.",
-        subcommands: [KernelsMultiplyCommand.self, KernelsBenchCommand.self, KernelsListCommand.self]
+        subcommands: [KernelsMultiplyCommand.self, KernelsBenchCommand.self, KernelsListCommand.self, KernelsTuneCommand.self]
     )
 }
 
@@ -18,9 +18,20 @@ struct ExecutionArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: "OpenMP threads (default: $SIFT_THREADS, else one per core).")
     var threads: Int?
 
+    @Option(help: "Kernel tuning file (default: $XDG_CACHE_HOME/sift/kernel-tuning.json, else ~/.cache/...). Searched on first use; SIFT_TUNING=defaults skips it.")
+    var tuning: String?
+
     func resolve() throws(KernelError) -> ExecutionOptions {
         let parsedISA: ISA? = try isa.map { text throws(KernelError) in try ISA(parsing: text) }
         return try ExecutionOptions.fromEnvironment(isa: parsedISA, threads: threads)
+    }
+
+    /// The options with this machine's kernel tuning: read from the tuning file, or searched
+    /// now (announced on stderr, bounded) when there is none yet.
+    func resolveTuned() throws(KernelError) -> (ExecutionOptions, TuningSession.Source) {
+        try TuningSession.resolve(try resolve(), path: tuning, searchIfMissing: true) { message in
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+        }
     }
 }
 
@@ -93,7 +104,7 @@ struct KernelsMultiplyCommand: ParsableCommand {
         try reportingErrors {
             // Everything is read and validated before the output file is touched, so a
             // refused run leaves no file behind.
-            let options = try execution.resolve()
+            _ = try execution.resolve() // refuse bad ISA or threads before anything else
             let weightFormat = try weightFormat()
             let w = try Matrix(NPY.read(contentsOf: weights))
             let inputTensor = try NPY.read(contentsOf: input)
@@ -107,7 +118,8 @@ struct KernelsMultiplyCommand: ParsableCommand {
                 epilogue.bias = tensor.values
             }
             if let residual { epilogue.residual = try Matrix(NPY.read(contentsOf: residual)) }
-            let prepared = try prepareWeights(w, as: weightFormat)
+            let (options, _) = try execution.resolveTuned()
+            let prepared = try prepareWeights(w, as: weightFormat, options: options)
             var chosenKernel: KernelInfo?
             if let kernel {
                 guard let found = KernelRegistry.named(kernel) else {

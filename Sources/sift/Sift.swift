@@ -10,7 +10,8 @@ struct Sift: ParsableCommand {
         abstract: "Sparse Iso-FLOP Transformations: kernels, transforms and their wall-clock cost.",
         subcommands: [
             KernelsCommand.self, ModelsCommand.self, TransformCommand.self, WeightsCommand.self,
-            ReferenceCommand.self, TracesCommand.self, RunCommand.self,
+            ReferenceCommand.self, TracesCommand.self, SimulateCommand.self, ReportCommand.self,
+            ExportCommand.self, ImportCommand.self, RunCommand.self,
         ]
     )
 

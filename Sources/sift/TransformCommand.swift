@@ -15,8 +15,14 @@ struct ZooModelArguments: ParsableArguments {
     @Option(name: .customLong("mlp-widths"), help: "Comma-separated widths of `mlp`, input first.")
     var mlpWidths: String = "784,1024,1024,1024,10"
 
+    // Unconditional parsing so a negative value reaches the range check.
+    @Option(parsing: .unconditional, help: "Transformer blocks of the GPT models (default: the model's own; e.g. 2 for a quick GPT-3-Small-shaped model).")
+    var layers: Int?
+
     func zooOptions() throws -> ModelZoo.Options {
-        try Self.zooOptions(sequence: sequence, mlpWidths: mlpWidths)
+        var options = try Self.zooOptions(sequence: sequence, mlpWidths: mlpWidths)
+        options.layers = layers
+        return options
     }
 
     /// Parses the zoo options; shared with `sift traces`. Empty entries (`784,,10`) are
@@ -35,7 +41,7 @@ struct ZooModelArguments: ParsableArguments {
 
 /// Options shared by the commands that transform a model.
 struct TransformArguments: ParsableArguments {
-    @Option(help: "dense | wide | parallel | factorized | doped.")
+    @Option(help: "dense | wide | parallel | factorized | doped (default: dense).")
     var transform: String = "dense"
 
     // Unconditional parsing so a negative value reaches our range check instead of

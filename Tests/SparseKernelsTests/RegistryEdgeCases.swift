@@ -84,6 +84,21 @@ struct RegistryEdgeCase: CustomStringConvertible {
         case .none:
             for k in [16, 64, 129] { add(m0, k, n0) }
         }
+        // The other tunable blocking at its extremes: N blocks of one grain and of two
+        // tiles, an M block of one unit (several M blocks per part).
+        if kernel.tunable.contains(.nBlock) {
+            for nBlock in [16, 2 * max(kernel.tileColumns, 16)] {
+                for n in [2 * kernel.tileColumns + 5, 130] where kernel.accepts(columns: n) {
+                    add(m0, 40, n, KernelBlocking(kBlock: kernel.tunable.contains(.kBlock) ? 16 : nil, nBlock: nBlock))
+                }
+            }
+        }
+        if kernel.tunable.contains(.prefetch) {
+            for distance in [4, 64] { add(m0, 300, n0, KernelBlocking(prefetch: distance)) }
+        }
+        if kernel.tunable.contains(.mBlock) {
+            add(3 * unit + 1, 40, n0, KernelBlocking(kBlock: 16, mBlock: 1))
+        }
         return cases
     }
 

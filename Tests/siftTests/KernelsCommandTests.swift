@@ -143,15 +143,57 @@ struct KernelsCommandTests {
         #expect(!outcome.standardError.contains("measured"), "stderr: \(outcome.standardError)")
     }
 
-    @Test("bench measures N:M and BSR on shapes their group and block do not divide")
+    @Test("bench measures N:M and BSR on shapes their group and block do not divide (and --paired runs)")
     func benchRagged() throws {
-        let outcome = try SiftProcess.run(["kernels", "bench", "--shapes", "36x50x20", "--sparsity", "0.5",
+        let outcome = try SiftProcess.run(["kernels", "bench", "--shapes", "36x50x20", "--sparsity", "0.5", "--paired",
                                            "--formats", "dense,nm,bsr", "--nm", "2:4", "--block", "16x16", "--threads", "2", "--json"])
         #expect(outcome.status == 0, "\(outcome.standardError)")
         let json = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [String: Any]
         let results = json?["results"] as? [[String: Any]] ?? []
         #expect(Set(results.compactMap { $0["format"] as? String }) == ["dense", "nm", "bsr"], "\(results)")
         #expect(results.allSatisfy { $0["verified"] as? Bool == true })
+    }
+
+    @Test("tune stores a record the bench then reads and announces; a corrupt tuning file is replaced")
+    func tuneThenBench() throws {
+        let folder = try ScratchFolder()
+        let file = folder.path("tuning.json")
+        try Data("not json".utf8).write(to: URL(fileURLWithPath: file))
+        // Budget 0: no measurement (tests never time), a record of the defaults.
+        let tune = try SiftProcess.run(["kernels", "tune", "--tuning", file, "--budget", "0", "--threads", "2"])
+        #expect(tune.status == 0, "\(tune.standardError)")
+        #expect(tune.standardOutput.contains("stored in \(file)"), "\(tune.standardOutput)")
+        let stored = try TuningFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: file))))
+        #expect(stored.records.count == 1 && stored.records[0].key.threads == 2)
+        // The bench reads it (SIFT_TUNING unset for this run) and says so.
+        let bench = try SiftProcess.run(["kernels", "bench", "--shapes", "32x32x8", "--formats", "dense", "--threads", "2",
+                                         "--tuning", file, "--json"], environment: ["SIFT_TUNING": ""])
+        #expect(bench.status == 0, "\(bench.standardError)")
+        let json = try JSONSerialization.jsonObject(with: Data(bench.standardOutput.utf8)) as? [String: Any]
+        let machine = json?["machine"] as? [String: Any]
+        #expect(machine?["tuned"] as? Bool == true, "\(bench.standardOutput)")
+        #expect((machine?["parameters"] as? String ?? "").contains(file))
+        #expect(!bench.standardError.contains("measuring this machine"), "no search when a record exists")
+        // With SIFT_TUNING=defaults (the tests' default) the header says so.
+        let plain = try SiftProcess.run(["kernels", "bench", "--shapes", "32x32x8", "--formats", "dense", "--threads", "2", "--tuning", file])
+        #expect(plain.standardOutput.contains("parameters: default parameters (SIFT_TUNING=defaults)"), "\(plain.standardOutput)")
+        let badBudget = try SiftProcess.run(["kernels", "tune", "--tuning", file, "--budget", "-1"])
+        #expect(badBudget.status != 0 && badBudget.standardError.contains("budget"))
+    }
+
+    @Test("bench --compare times a vendor BLAS when one loads, and skips with a note when none does")
+    func benchCompare() throws {
+        let none = try SiftProcess.run(["kernels", "bench", "--shapes", "32x32x8", "--formats", "dense", "--threads", "1", "--compare"],
+                                       environment: ["SIFT_BLAS": "none"])
+        #expect(none.status == 0, "\(none.standardError)")
+        #expect(none.standardOutput.contains("no BLAS could be loaded") && none.standardError.contains("comparison skipped"))
+        let found = try SiftProcess.run(["kernels", "bench", "--shapes", "32x32x8", "--formats", "dense", "--threads", "1", "--compare", "--json"])
+        #expect(found.status == 0, "\(found.standardError)")
+        let json = try JSONSerialization.jsonObject(with: Data(found.standardOutput.utf8)) as? [String: Any]
+        let libraries = (json?["machine"] as? [String: Any])?["blas"] as? [[String: Any]] ?? []
+        let rows = (json?["results"] as? [[String: Any]] ?? []).filter { $0["format"] as? String == "blas" }
+        #expect(rows.count == libraries.count, "one row per library")
+        for row in rows { #expect(row["verified"] as? Bool == true, "\(row)") }
     }
 
     @Test("list prints every kernel of the registry, as a table and as JSON")

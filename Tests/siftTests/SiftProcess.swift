@@ -21,7 +21,10 @@ struct SiftProcess {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        // Tests never start the per-machine kernel tuning search (minutes, timing-dependent)
+        // or touch the user's tuning file: the default parameters, unless a test asks.
+        let base = ProcessInfo.processInfo.environment.merging(["SIFT_TUNING": "defaults"]) { _, new in new }
+        process.environment = base.merging(environment) { _, new in new }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -54,6 +54,17 @@ static inline sk_epilogue sk_epilogue_at(const sk_epilogue *ep, int64_t row, int
  * thread uses one buffer at a time. NULL when memory runs out. */
 void *sk_thread_scratch(size_t bytes);
 
+/* A block size measured best on a reference cache (`reference` bytes: Zen 4's 32 KiB L1d
+ * or 1 MiB L2), scaled to the cache this machine has (`actual`, from hwloc; 0 = unknown,
+ * kept), rounded down to a multiple of `step` and clamped to [lo, hi]. The tuner starts
+ * its search here. */
+static inline int64_t sk_scaled_block(int64_t measured, int64_t reference, int64_t actual, int64_t step,
+                                      int64_t lo, int64_t hi) {
+    int64_t value = actual > 0 ? (int64_t)((double)measured * (double)actual / (double)reference) : measured;
+    value = value / step * step;
+    return value < lo ? lo : value > hi ? hi : value;
+}
+
 static inline int64_t sk_min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t sk_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static inline int64_t sk_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }

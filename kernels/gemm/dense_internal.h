@@ -39,6 +39,7 @@ typedef struct sk_tile {
     int rows;               /* valid rows, 1..16 (the strip's padding rows are skipped) */
     int cols;               /* valid columns, 1..nr */
     int accumulate;         /* add to Y (every K block after the first) */
+    int64_t w_prefetch;     /* prefetch W this many k steps ahead (0: off) */
     const sk_epilogue *ep;  /* epilogue offset to this tile (last K block only), or NULL */
 } sk_tile;
 
@@ -49,16 +50,18 @@ typedef void (*sk_gemv_fn)(const sk_dense *a, int64_t s0, int64_t s1, const floa
                            int64_t ldx, float *y, int64_t ldy, const sk_epilogue *ep);
 
 /* Registry entries (dense.c): the run / scratch / defaults functions of the kernels. */
-sk_run_fn sk_dense_run_gemm_scalar, sk_dense_run_gemm_avx512, sk_dense_run_gemm_avx2;
+sk_run_fn sk_dense_run_gemm_scalar, sk_dense_run_gemm_avx512, sk_dense_run_gemm_avx2, sk_dense_run_gemm_avx512_6x64;
 sk_run_fn sk_dense_run_gemv_scalar, sk_dense_run_gemv_avx512, sk_dense_run_gemv_avx2;
-sk_bytes_fn sk_dense_scratch_avx512, sk_dense_scratch_avx2;
-sk_defaults_fn sk_dense_defaults_avx512, sk_dense_defaults_avx2;
+sk_bytes_fn sk_dense_scratch_avx512, sk_dense_scratch_avx2, sk_dense_scratch_avx512_6x64;
+sk_defaults_fn sk_dense_defaults_avx512, sk_dense_defaults_avx2, sk_dense_defaults_avx512_6x64;
 
 /* Panel widths (floats) of each ISA's packed X panels. */
 #define SK_NR_AVX512 48
+#define SK_NR_AVX512_64 64
 #define SK_NR_AVX2 16
 
 void sk_f32_gemm__avx512_8x48(int64_t kc, const sk_tile *t);
+void sk_f32_gemm__avx512_6x64(int64_t kc, const sk_tile *t);
 void sk_f32_gemm__avx2_6x16(int64_t kc, const sk_tile *t);
 /* Scalar path: works straight from row-major X (no packing, no buffers). */
 void sk_f32_gemm__scalar_16x16(const sk_dense *a, int64_t s0, int64_t s1, int64_t c0,

@@ -61,6 +61,12 @@ int sk_bind_threads(int threads);
  * independent FMA chains in registers for about `seconds`. */
 double sk_fma_peak_gflops(sk_isa isa, int threads, double seconds);
 
+/* Measured GFLOP/s of AVX-512 FMAs that each take a zmm load from L1 (the X rows the CSR
+ * and N:M kernels select by index), with one broadcast load per `fmas_per_broadcast` FMAs
+ * (0: none; 3: the N:M 8x48 mix; 4: CSR at 64 columns; 6: N:M 4x96; 8: CSR at 128): the
+ * ceiling of those kernels on this core. 0 on CPUs without AVX-512. */
+double sk_load_fma_probe_gflops(int fmas_per_broadcast, int threads, double seconds);
+
 /* Measured read bandwidth in GB/s: `threads` threads summing disjoint parts of a
  * buffer of `bytes` bytes (pick a size far beyond L3 for DRAM, or inside L2 for L2). */
 double sk_read_bandwidth_gbs(int threads, size_t bytes, double seconds);
@@ -177,7 +183,12 @@ typedef struct sk_kernel_info {
     int scalar_fallback;    /* needs no scratch and no shared buffer: the format's fallback */
     const char *blocking;   /* the other blocking and packing, in words */
     const char *patterns;   /* the patterns and shapes it accepts */
+    const char *group;      /* interchangeable variants share a group (the same job, the same
+                             * N range): the tuner may rank one above the others */
+    int tunable;            /* the sk_params fields it reads: SK_TUNE_* bits */
 } sk_kernel_info;
+
+enum { SK_TUNE_KC = 1, SK_TUNE_MC = 2, SK_TUNE_NC = 4, SK_TUNE_AUX = 8, SK_TUNE_PF = 16 };
 
 /* Blocking of one multiply. Zero fields take the kernel's default (derived from the
  * cache sizes hwloc reports). Which fields a kernel reads is in its `blocking` text. */
@@ -186,6 +197,7 @@ typedef struct sk_params {
     int64_t mc;     /* M block, row units */
     int64_t nc;     /* N block, columns */
     int64_t aux;    /* kernel-specific, see `blocking` */
+    int64_t pf;     /* software prefetch distance, in the kernel's steps (see `blocking`) */
 } sk_params;
 
 int sk_kernel_count(void);
@@ -205,6 +217,32 @@ int sk_kernel_run(int index, const void *weights, int64_t n, const float *x, int
                   int threads);
 /* The format of a prepared matrix. */
 sk_format sk_weights_format(const void *weights);
+/* Whether entry `index`'s preference test accepts this call (1 when it has none): the
+ * part of the dispatch a caller that ranks the entries itself (the tuner) reuses. */
+int sk_kernel_suits(int index, const void *weights, int64_t n, int threads);
+/* The blocking entry `index` runs with for this matrix and N: the fields of `given` that
+ * are set (> 0), the kernel's defaults (derived from the hwloc cache sizes) for the rest.
+ * `given` may be NULL. Returns 0, or -1 for a bad index. */
+int sk_kernel_resolve_params(int index, const void *weights, int64_t n, const sk_params *given, sk_params *out);
+
+/* The CPU's brand string (cpuid leaves 0x80000002..4, trimmed; "unknown x86-64" when the
+ * CPU has none) and its family and model (leaf 1), e.g. "AMD EPYC (family 25, model 17)". */
+void sk_cpu_model(char *buffer, size_t size);
+
+/* ---- A vendor BLAS, for comparison ---------------------------------------------- */
+
+typedef struct sk_blas sk_blas;
+/* Loads a CBLAS library (MKL's libmkl_rt, OpenBLAS) by path or soname; NULL when it
+ * cannot be loaded or has no cblas_sgemm. */
+sk_blas *sk_blas_open(const char *path);
+/* Version and the code path it really runs (MKL's verbose line, OpenBLAS's config and core). */
+const char *sk_blas_description(const sk_blas *blas);
+/* Its own thread count; -1 when the library offers no way to set it. */
+int sk_blas_set_threads(sk_blas *blas, int threads);
+/* Row-major Y (m×n) = A (m×k) · X (k×n). */
+void sk_blas_sgemm(sk_blas *blas, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                   const float *x, int64_t ldx, float *y, int64_t ldy);
+void sk_blas_close(sk_blas *blas);
 
 /* ---- Scalar reference (the test oracle) ------------------------------------------- */
 

@@ -1,5 +1,7 @@
 /* What the machine offers: ISA detection, proof that OpenMP is live, and the hwloc
  * topology the kernels use for tile sizes and the runtime for thread pinning. */
+#include <cpuid.h>
+#include <stdio.h>
 #include <hwloc.h>
 #include <pthread.h>
 #include "../common/sk_internal.h"
@@ -92,4 +94,33 @@ int sk_bind_threads(int threads) {
             failures += 1;
     }
     return failures == 0 ? 0 : -1;
+}
+
+void sk_cpu_model(char *buffer, size_t size) {
+    if (!buffer || size == 0) return;
+    char brand[49] = {0};
+    unsigned int regs[4];
+    int ok = __get_cpuid(0x80000000u, &regs[0], &regs[1], &regs[2], &regs[3]) && regs[0] >= 0x80000004u;
+    for (unsigned int leaf = 0; ok && leaf < 3; leaf++) {
+        ok = __get_cpuid(0x80000002u + leaf, &regs[0], &regs[1], &regs[2], &regs[3]);
+        memcpy(brand + 16 * leaf, regs, 16);
+    }
+    const char *start = brand;
+    while (*start == ' ') start++;
+    size_t length = strlen(start);
+    while (length > 0 && start[length - 1] == ' ') length--;
+    if (!ok || length == 0) {
+        start = "unknown x86-64";
+        length = strlen(start);
+    }
+    /* Brand strings are vague in VMs ("AMD EPYC" for Zen 4 and Zen 5 alike): add the
+     * family and model from cpuid leaf 1, which tell the microarchitecture. */
+    unsigned int family = 0, model = 0;
+    if (__get_cpuid(1, &regs[0], &regs[1], &regs[2], &regs[3])) {
+        family = (regs[0] >> 8) & 0xF;
+        model = (regs[0] >> 4) & 0xF;
+        if (family == 0xF) family += (regs[0] >> 20) & 0xFF;
+        if (family == 0x6 || family >= 0xF) model |= ((regs[0] >> 16) & 0xF) << 4;
+    }
+    snprintf(buffer, size, "%.*s (family %u, model %u)", (int)length, start, family, model);
 }

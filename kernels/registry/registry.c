@@ -37,18 +37,21 @@ static const sk_kernel registry[] = {
     {.info = {.name = "sk_f32_gemv__scalar_16", .format = SK_FORMAT_DENSE, .isa = SK_ISA_SCALAR,
               .min_n = 1, .max_n = 1, .tile_rows = 16, .tile_cols = 1, .row_unit = 16, .kblock = 0,
               .split = SK_SPLIT_ROWS, .col_grain = 1,
-              .blocking = "streams each strip once", .patterns = "dense, any M and K"},
+              .blocking = "streams each strip once", .group = "dense-gemv", .tunable = 0,
+              .patterns = "dense, any M and K"},
      .run = sk_dense_run_gemv_scalar},
     {.info = {.name = "sk_f32_gemm__scalar_16x16", .format = SK_FORMAT_DENSE, .isa = SK_ISA_SCALAR,
               .min_n = 1, .max_n = ANY_N, .tile_rows = 16, .tile_cols = 16, .row_unit = 16, .kblock = 0,
               .split = SK_SPLIT_ROWS_THEN_COLUMNS, .col_grain = 16, .min_units_per_thread = 4,
               .scalar_fallback = 1,
-              .blocking = "X read in place, 16x16 accumulator tile on the stack", .patterns = "dense, any M and K"},
+              .blocking = "X read in place, 16x16 accumulator tile on the stack", .group = "dense-gemm", .tunable = 0,
+              .patterns = "dense, any M and K"},
      .run = sk_dense_run_gemm_scalar},
     {.info = {.name = "sk_f32_gemv__avx2_16", .format = SK_FORMAT_DENSE, .isa = SK_ISA_AVX2,
               .min_n = 1, .max_n = 1, .tile_rows = 16, .tile_cols = 1, .row_unit = 16, .kblock = 0,
               .split = SK_SPLIT_ROWS, .col_grain = 1,
-              .blocking = "streams each strip once, k unrolled by 4", .patterns = "dense, any M and K"},
+              .blocking = "streams each strip once, k unrolled by 4", .group = "dense-gemv", .tunable = 0,
+              .patterns = "dense, any M and K"},
      .run = sk_dense_run_gemv_avx2},
     {.info = {.name = "sk_f32_gemm__avx2_6x16", .format = SK_FORMAT_DENSE, .isa = SK_ISA_AVX2,
               .min_n = 1, .max_n = ANY_N, .tile_rows = 6, .tile_cols = 16, .row_unit = 16, .kblock = 256,
@@ -56,38 +59,56 @@ static const sk_kernel registry[] = {
               .blocking = "kc = K block (256, equal blocks), mc = M block in strips (a quarter of L2), "
                           "nc = N block (256); aux = most strips per thread that read X in place (8); "
                           "rows 6+5+5 per strip, N % 8 <= 6 edge columns by a column kernel",
+              .group = "dense-gemm", .tunable = SK_TUNE_KC | SK_TUNE_MC | SK_TUNE_NC,
               .patterns = "dense, any M and K"},
      .run = sk_dense_run_gemm_avx2, .scratch_bytes = sk_dense_scratch_avx2, .defaults = sk_dense_defaults_avx2},
     {.info = {.name = "sk_f32_gemv__avx512_16", .format = SK_FORMAT_DENSE, .isa = SK_ISA_AVX512,
               .min_n = 1, .max_n = 1, .tile_rows = 16, .tile_cols = 1, .row_unit = 16, .kblock = 0,
               .split = SK_SPLIT_ROWS, .col_grain = 1,
-              .blocking = "two strips at once, k unrolled by 4", .patterns = "dense, any M and K"},
+              .blocking = "two strips at once, k unrolled by 4", .group = "dense-gemv", .tunable = 0,
+              .patterns = "dense, any M and K"},
      .run = sk_dense_run_gemv_avx512},
     {.info = {.name = "sk_f32_gemm__avx512_8x48", .format = SK_FORMAT_DENSE, .isa = SK_ISA_AVX512,
               .min_n = 1, .max_n = ANY_N, .tile_rows = 8, .tile_cols = 48, .row_unit = 16, .kblock = 256,
               .split = SK_SPLIT_ROWS_THEN_COLUMNS, .col_grain = SK_NR_AVX512, .min_units_per_thread = 4,
               .blocking = "kc = K block (256, equal blocks), mc = M block in strips (a quarter of L2), "
                           "nc = N block (768); aux = most strips per thread that read X in place (8); "
-                          "N % 16 <= 12 edge columns by a 16-row column kernel",
+                          "pf = prefetch W this many k steps ahead (0: off, the default; the tuner tries it "
+                          "for cores whose hardware prefetcher lags); N % 16 <= 12 edge columns by a 16-row "
+                          "column kernel",
+              .group = "dense-gemm", .tunable = SK_TUNE_KC | SK_TUNE_MC | SK_TUNE_NC | SK_TUNE_PF,
               .patterns = "dense, any M and K"},
      .run = sk_dense_run_gemm_avx512, .scratch_bytes = sk_dense_scratch_avx512, .defaults = sk_dense_defaults_avx512},
+    {.info = {.name = "sk_f32_gemm__avx512_6x64", .format = SK_FORMAT_DENSE, .isa = SK_ISA_AVX512,
+              .min_n = 1, .max_n = ANY_N, .tile_rows = 6, .tile_cols = 64, .row_unit = 16, .kblock = 256,
+              .split = SK_SPLIT_ROWS_THEN_COLUMNS, .col_grain = SK_NR_AVX512_64, .min_units_per_thread = 4,
+              .blocking = "kc, mc, nc (1024), aux, pf as for 8x48; rows 6+6+4 per strip, 4 zmm per row: 10 loads "
+                          "per 24 FMAs instead of 11, for cores with two FMA pipes and loads to spare; N % 16 "
+                          "<= 12 edge columns by the column kernel",
+              .group = "dense-gemm", .tunable = SK_TUNE_KC | SK_TUNE_MC | SK_TUNE_NC | SK_TUNE_PF,
+              .patterns = "dense, any M and K"},
+     .run = sk_dense_run_gemm_avx512_6x64, .scratch_bytes = sk_dense_scratch_avx512_6x64,
+     .defaults = sk_dense_defaults_avx512_6x64},
 
     /* ---- CSR (uint16 column indices, per-K-block counts, csr_internal.h) ---- */
     {.info = {.name = "sk_f32_spmv_csr__scalar", .format = SK_FORMAT_CSR, .isa = SK_ISA_SCALAR,
               .min_n = 1, .max_n = 1, .tile_rows = 1, .tile_cols = 1, .row_unit = 1, .kblock = 0,
               .split = SK_SPLIT_ROWS, .col_grain = 1, .min_macs_per_thread = 10000,
-              .blocking = "four partial sums per row", .patterns = "any mask, K <= 65536"},
+              .blocking = "four partial sums per row", .group = "csr-spmv", .tunable = 0,
+              .patterns = "any mask, K <= 65536"},
      .run = sk_csr_run_spmv_scalar},
     {.info = {.name = "sk_f32_spmm_csr__scalar_1x256", .format = SK_FORMAT_CSR, .isa = SK_ISA_SCALAR,
               .min_n = 1, .max_n = ANY_N, .tile_rows = 1, .tile_cols = 256, .row_unit = 1, .kblock = 0,
               .split = SK_SPLIT_ROWS, .col_grain = 1, .scalar_fallback = 1,
-              .blocking = "X read in place, Y strips of 256 columns", .patterns = "any mask, K <= 65536"},
+              .blocking = "X read in place, Y strips of 256 columns", .group = "csr-spmm", .tunable = 0,
+              .patterns = "any mask, K <= 65536"},
      .run = sk_csr_run_spmm_scalar},
     {.info = {.name = "sk_f32_spmv_csr__avx2_8", .format = SK_FORMAT_CSR, .isa = SK_ISA_AVX2,
               .min_n = 1, .max_n = 1, .tile_rows = 1, .tile_cols = 1, .row_unit = 1, .kblock = 0,
               .split = SK_SPLIT_ROWS, .col_grain = 1, .min_macs_per_thread = 10000,
               .blocking = "8 nonzeros per ymm, x picked by scalar loads (also the AVX-512 path: "
                           "gathers measured slower); a strided x is copied first",
+              .group = "csr-spmv", .tunable = 0,
               .patterns = "any mask, K <= 65536"},
      .run = sk_csr_run_spmv_fma256, .shared_bytes = sk_csr_spmv_shared, .prepare = sk_csr_spmv_prepare},
     {.info = {.name = "sk_f32_spmm_csr__avx2_1x64", .format = SK_FORMAT_CSR, .isa = SK_ISA_AVX2,
@@ -95,31 +116,37 @@ static const sk_kernel registry[] = {
               .split = SK_SPLIT_COLUMNS_THEN_ROWS, .col_grain = CSR_PANEL_MAX, .min_units_per_thread = 4,
               .blocking = "K block set per matrix (96..512 rows by density, or sk_csr_create_blocked); "
                           "X block x 64 columns packed per thread; partial sums between blocks",
+              .group = "csr-spmm", .tunable = 0,
               .patterns = "any mask, K <= 65536"},
-     .run = sk_csr_run_spmm_avx2, .scratch_bytes = sk_csr_spmm_scratch},
+     .run = sk_csr_run_spmm_avx2, .scratch_bytes = sk_csr_spmm_scratch, .defaults = sk_csr_spmm_defaults},
     {.info = {.name = "sk_f32_spmm_csr__avx512_1x64", .format = SK_FORMAT_CSR, .isa = SK_ISA_AVX512,
               .min_n = 1, .max_n = ANY_N, .tile_rows = 1, .tile_cols = 64, .row_unit = 1, .kblock = -1,
               .split = SK_SPLIT_COLUMNS_THEN_ROWS, .col_grain = CSR_PANEL_MAX, .min_units_per_thread = 4,
-              .blocking = "K block set per matrix (96..512 rows by density, or sk_csr_create_blocked); "
-                          "X block x 64 columns packed per thread; partial sums between blocks",
+              .blocking = "K block set per matrix (96..512 rows by density, scaled with L1d, or "
+                          "sk_csr_create_blocked); nc = Y columns kept in registers per row (64, up to 128); "
+                          "X block x nc columns packed per thread; partial sums between blocks",
+              .group = "csr-spmm", .tunable = SK_TUNE_NC,
               .patterns = "any mask, K <= 65536"},
-     .run = sk_csr_run_spmm_avx512, .scratch_bytes = sk_csr_spmm_scratch},
+     .run = sk_csr_run_spmm_avx512, .scratch_bytes = sk_csr_spmm_scratch, .defaults = sk_csr_spmm_defaults},
 
     /* ---- N:M (slot-major 8-row tiles, bit-packed positions, nm_internal.h) ---- */
     {.info = {.name = "sk_f32_gemv_nm__scalar_8", .format = SK_FORMAT_NM, .isa = SK_ISA_SCALAR,
               .min_n = 1, .max_n = 1, .tile_rows = 8, .tile_cols = 1, .row_unit = 8, .kblock = 0,
               .split = SK_SPLIT_ROWS, .col_grain = 1,
-              .blocking = "one tile at a time", .patterns = "N:M with 1 <= N <= M <= 16, any K"},
+              .blocking = "one tile at a time", .group = "nm-gemv", .tunable = 0,
+              .patterns = "N:M with 1 <= N <= M <= 16, any K"},
      .run = sk_nm_run_gemv_scalar},
     {.info = {.name = "sk_f32_spmm_nm__scalar_1x64", .format = SK_FORMAT_NM, .isa = SK_ISA_SCALAR,
               .min_n = 1, .max_n = ANY_N, .tile_rows = 1, .tile_cols = 64, .row_unit = 8, .kblock = 0,
               .split = SK_SPLIT_ROWS, .col_grain = 1, .scalar_fallback = 1,
-              .blocking = "X read in place, 64 accumulators on the stack", .patterns = "N:M with 1 <= N <= M <= 16, any K"},
+              .blocking = "X read in place, 64 accumulators on the stack", .group = "nm-spmm", .tunable = 0,
+              .patterns = "N:M with 1 <= N <= M <= 16, any K"},
      .run = sk_nm_run_spmm_scalar},
     {.info = {.name = "sk_f32_gemv_nm__avx2_8", .format = SK_FORMAT_NM, .isa = SK_ISA_AVX2,
               .min_n = 1, .max_n = 1, .tile_rows = 8, .tile_cols = 1, .row_unit = 8, .kblock = 0,
               .split = SK_SPLIT_ROWS, .col_grain = 1,
               .blocking = "one slot x 8 rows per ymm, x picked by vpermps; 4 tile streams; x copied padded",
+              .group = "nm-gemv", .tunable = 0,
               .patterns = "N:M with 1 <= N <= M <= 16, any K"},
      .run = sk_nm_run_gemv_avx2, .shared_bytes = sk_nm_gemv_shared_avx2, .prepare = sk_nm_gemv_prepare_avx2},
     {.info = {.name = "sk_f32_spmm_nm__avx2_4x24", .format = SK_FORMAT_NM, .isa = SK_ISA_AVX2,
@@ -127,6 +154,7 @@ static const sk_kernel registry[] = {
               .split = SK_SPLIT_ROWS, .col_grain = 1,
               .blocking = "kc = K block in X rows (1024, whole groups, equal blocks); aux = tiles per "
                           "chunk sharing a K block (16); X packed once per call, shared by the threads",
+              .group = "nm-spmm", .tunable = SK_TUNE_KC | SK_TUNE_AUX,
               .patterns = "N:M with 1 <= N <= M <= 16, any K"},
      .run = sk_nm_run_spmm_avx2, .shared_bytes = sk_nm_spmm_shared_avx2, .prepare = sk_nm_spmm_prepare_avx2,
      .defaults = sk_nm_spmm_defaults_avx2},
@@ -135,12 +163,14 @@ static const sk_kernel registry[] = {
               .split = SK_SPLIT_ROWS, .col_grain = 1,
               .blocking = "two slots x 8 rows per zmm, x picked by vpermps/vpermt2ps; 4 tile streams, "
                           "values prefetched 4 KiB ahead when W exceeds 2 MiB per thread; x copied padded",
+              .group = "nm-gemv", .tunable = 0,
               .patterns = "N:M with 1 <= N <= M <= 16, any K"},
      .run = sk_nm_run_gemv_avx512, .shared_bytes = sk_nm_gemv_shared_avx512, .prepare = sk_nm_gemv_prepare_avx512},
     {.info = {.name = "sk_f32_spmm_nm__avx512_8xfew", .format = SK_FORMAT_NM, .isa = SK_ISA_AVX512,
               .min_n = 1, .max_n = 8, .tile_rows = 8, .tile_cols = 8, .row_unit = 8, .kblock = 0,
               .split = SK_SPLIT_ROWS, .col_grain = 1,
               .blocking = "the GEMV with a column loop inside (W streamed once); columns copied padded",
+              .group = "nm-few", .tunable = 0,
               .patterns = "N:M with 1 <= N <= M <= 16, any K"},
      .run = sk_nm_run_few_cols_avx512, .shared_bytes = sk_nm_few_cols_shared_avx512,
      .prepare = sk_nm_few_cols_prepare_avx512},
@@ -150,6 +180,7 @@ static const sk_kernel registry[] = {
               .blocking = "kc = K block in X rows (1024, whole groups, equal blocks); each thread packs "
                           "the K block of its own 48-column panels just before use (preferred up to 32 "
                           "tiles); N % 16 <= 4 edge columns by the few-columns kernel",
+              .group = "nm-spmm-few-rows", .tunable = SK_TUNE_KC,
               .patterns = "N:M with 1 <= N <= M <= 16, any K"},
      .run = sk_nm_run_spmm_private_avx512, .scratch_bytes = sk_nm_spmm_private_scratch_avx512,
      .suits = sk_nm_private_suits_avx512, .defaults = sk_nm_spmm_defaults_avx512},
@@ -159,21 +190,45 @@ static const sk_kernel registry[] = {
               .blocking = "kc = K block in X rows (1024, whole groups, equal blocks); aux = tiles per "
                           "chunk sharing a K block (16); X packed once per call, shared by the threads, "
                           "next block prefetched into L2; N % 16 <= 4 edge columns by the few-columns kernel",
+              .group = "nm-spmm", .tunable = SK_TUNE_KC | SK_TUNE_AUX,
               .patterns = "N:M with 1 <= N <= M <= 16, any K"},
      .run = sk_nm_run_spmm_shared_avx512, .shared_bytes = sk_nm_spmm_shared_bytes_avx512,
      .prepare = sk_nm_spmm_prepare_avx512, .defaults = sk_nm_spmm_defaults_avx512},
+
+    {.info = {.name = "sk_f32_spmm_nm__avx512_4x96_private", .format = SK_FORMAT_NM, .isa = SK_ISA_AVX512,
+              .min_n = 1, .max_n = ANY_N, .tile_rows = 4, .tile_cols = 96, .row_unit = 8, .kblock = 512,
+              .split = SK_SPLIT_COLUMNS_THEN_ROWS, .col_grain = 96, .min_units_per_thread = 2,
+              .blocking = "kc = K block in X rows (512 on a 1 MiB L2, scaled with L2; whole groups, equal "
+                          "blocks); 4 rows x 6 zmm per call: 1/8 fewer loads per FMA than 8x48; each thread "
+                          "packs the K block of its own 96-column panels just before use",
+              .group = "nm-spmm-few-rows", .tunable = SK_TUNE_KC,
+              .patterns = "N:M with 1 <= N <= M <= 16, any K"},
+     .run = sk_nm_run_spmm_private_avx512_4x96, .scratch_bytes = sk_nm_spmm_private_scratch_avx512_4x96,
+     .suits = sk_nm_private_suits_avx512_4x96, .defaults = sk_nm_spmm_defaults_avx512_4x96},
+    {.info = {.name = "sk_f32_spmm_nm__avx512_4x96_shared", .format = SK_FORMAT_NM, .isa = SK_ISA_AVX512,
+              .min_n = 1, .max_n = ANY_N, .tile_rows = 4, .tile_cols = 96, .row_unit = 8, .kblock = 512,
+              .split = SK_SPLIT_ROWS, .col_grain = 1,
+              .blocking = "kc = K block in X rows (512 on a 1 MiB L2, scaled with L2); aux = tiles per chunk "
+                          "sharing a K block (16); 4 rows x 6 zmm per call: 1/8 fewer loads per FMA than "
+                          "8x48; X packed once per call, shared by the threads",
+              .group = "nm-spmm", .tunable = SK_TUNE_KC | SK_TUNE_AUX,
+              .patterns = "N:M with 1 <= N <= M <= 16, any K"},
+     .run = sk_nm_run_spmm_shared_avx512_4x96, .shared_bytes = sk_nm_spmm_shared_bytes_avx512,
+     .prepare = sk_nm_spmm_prepare_avx512_4x96, .defaults = sk_nm_spmm_defaults_avx512_4x96},
 
     /* ---- BSR (column-major r x c blocks, ragged edges padded, bsr_internal.h) ---- */
     {.info = {.name = "sk_f32_gemv_bsr__scalar", .format = SK_FORMAT_BSR, .isa = SK_ISA_SCALAR,
               .min_n = 1, .max_n = 1, .tile_rows = 0, .tile_cols = 1, .row_unit = 0, .kblock = 0,
               .split = SK_SPLIT_ROWS, .col_grain = 1,
-              .blocking = "one block row at a time, even/odd k sums", .patterns = "blocks r, c in {1,2,4,8,16,32}, any M and K"},
+              .blocking = "one block row at a time, even/odd k sums", .group = "bsr-gemv", .tunable = 0,
+              .patterns = "blocks r, c in {1,2,4,8,16,32}, any M and K"},
      .run = sk_bsr_run_gemv_scalar},
     {.info = {.name = "sk_f32_spmm_bsr__scalar_rx64", .format = SK_FORMAT_BSR, .isa = SK_ISA_SCALAR,
               .min_n = 1, .max_n = ANY_N, .tile_rows = 0, .tile_cols = 64, .row_unit = 0, .kblock = 0,
               .split = SK_SPLIT_ROWS_THEN_COLUMNS, .col_grain = 16, .min_units_per_thread = 4,
               .scalar_fallback = 1,
               .blocking = "X read in place, r x 64 accumulator tile on the stack",
+              .group = "bsr-spmm", .tunable = 0,
               .patterns = "blocks r, c in {1,2,4,8,16,32}, any M and K"},
      .run = sk_bsr_run_spmm_scalar},
     {.info = {.name = "sk_f32_gemv_bsr__avx2", .format = SK_FORMAT_BSR, .isa = SK_ISA_AVX2,
@@ -181,12 +236,14 @@ static const sk_kernel registry[] = {
               .split = SK_SPLIT_ROWS, .col_grain = 1,
               .blocking = "block columns or 8-float chunks per ymm, 4 accumulators; x copied padded "
                           "when strided or K is ragged",
+              .group = "bsr-gemv", .tunable = 0,
               .patterns = "blocks r, c in {1,2,4,8,16,32}, any M and K"},
      .run = sk_bsr_run_gemv_avx2, .shared_bytes = sk_bsr_gemv_shared, .prepare = sk_bsr_gemv_prepare},
     {.info = {.name = "sk_f32_spmm_bsr__avx2_columns", .format = SK_FORMAT_BSR, .isa = SK_ISA_AVX2,
               .min_n = 1, .max_n = ANY_N, .tile_rows = 0, .tile_cols = 1, .row_unit = 0, .kblock = 0,
               .split = SK_SPLIT_ROWS, .col_grain = 1,
               .blocking = "one GEMV per column (preferred for N = 2); columns copied padded",
+              .group = "bsr-columns", .tunable = 0,
               .patterns = "blocks r, c in {1,2,4,8,16,32}, any M and K"},
      .run = sk_bsr_run_columns_gemv_avx2, .shared_bytes = sk_bsr_columns_shared, .prepare = sk_bsr_columns_prepare,
      .suits = sk_bsr_columns_suits_avx2},
@@ -195,6 +252,7 @@ static const sk_kernel registry[] = {
               .split = SK_SPLIT_ROWS_THEN_COLUMNS, .col_grain = 16, .min_units_per_thread = 4,
               .blocking = "register tiles 6x16 (r >= 8: 6-row slices), 4x16, 2x32, 1x64; X columns of a "
                           "tile packed into a contiguous panel when reused enough",
+              .group = "bsr-spmm", .tunable = 0,
               .patterns = "blocks r, c in {1,2,4,8,16,32}, any M and K"},
      .run = sk_bsr_run_spmm_avx2, .scratch_bytes = sk_bsr_spmm_scratch_avx2},
     {.info = {.name = "sk_f32_gemv_bsr__avx512", .format = SK_FORMAT_BSR, .isa = SK_ISA_AVX512,
@@ -202,12 +260,14 @@ static const sk_kernel registry[] = {
               .split = SK_SPLIT_ROWS, .col_grain = 1,
               .blocking = "block columns or 16-float chunks per zmm, 4 accumulators; x copied padded "
                           "when strided or K is ragged",
+              .group = "bsr-gemv", .tunable = 0,
               .patterns = "blocks r, c in {1,2,4,8,16,32}, any M and K"},
      .run = sk_bsr_run_gemv_avx512, .shared_bytes = sk_bsr_gemv_shared, .prepare = sk_bsr_gemv_prepare},
     {.info = {.name = "sk_f32_spmm_bsr__avx512_columns", .format = SK_FORMAT_BSR, .isa = SK_ISA_AVX512,
               .min_n = 1, .max_n = ANY_N, .tile_rows = 0, .tile_cols = 1, .row_unit = 0, .kblock = 0,
               .split = SK_SPLIT_ROWS, .col_grain = 1,
               .blocking = "one GEMV per column (preferred for N = 2..3); columns copied padded",
+              .group = "bsr-columns", .tunable = 0,
               .patterns = "blocks r, c in {1,2,4,8,16,32}, any M and K"},
      .run = sk_bsr_run_columns_gemv_avx512, .shared_bytes = sk_bsr_columns_shared, .prepare = sk_bsr_columns_prepare,
      .suits = sk_bsr_columns_suits_avx512},
@@ -216,6 +276,7 @@ static const sk_kernel registry[] = {
               .split = SK_SPLIT_ROWS_THEN_COLUMNS, .col_grain = 16, .min_units_per_thread = 4,
               .blocking = "register tiles 8x48 (r >= 8: 8-row slices), 4x96, 2x128, 1x128; X columns of a "
                           "tile packed into a contiguous panel when reused enough or ldx would alias in L2",
+              .group = "bsr-spmm", .tunable = 0,
               .patterns = "blocks r, c in {1,2,4,8,16,32}, any M and K"},
      .run = sk_bsr_run_spmm_avx512, .scratch_bytes = sk_bsr_spmm_scratch_avx512},
 };
@@ -332,6 +393,33 @@ int sk_kernel_select(const void *weights, int64_t n, sk_isa isa, int threads) {
     return best;
 }
 
+int sk_kernel_suits(int index, const void *weights, int64_t n, int threads) {
+    if (index < 0 || index >= REGISTRY_COUNT) return 0;
+    const sk_kernel *e = &registry[index];
+    return e->suits ? e->suits(weights, n, threads) : 1;
+}
+
+static sk_params resolve_params(const sk_kernel *e, const void *w, int64_t n, const sk_params *given) {
+    sk_params p;
+    memset(&p, 0, sizeof p);
+    if (given) {
+        p = *given;
+        if (p.kc < 0) p.kc = 0;
+        if (p.mc < 0) p.mc = 0;
+        if (p.nc < 0) p.nc = 0;
+        if (p.aux < 0) p.aux = 0;
+        if (p.pf < 0) p.pf = 0;
+    }
+    if (e->defaults) e->defaults(w, n, &p);
+    return p;
+}
+
+int sk_kernel_resolve_params(int index, const void *weights, int64_t n, const sk_params *given, sk_params *out) {
+    if (index < 0 || index >= REGISTRY_COUNT || !out) return -1;
+    *out = resolve_params(&registry[index], weights, n, given);
+    return 0;
+}
+
 /* ---- the driver ------------------------------------------------------------------ */
 
 static void run_entry(const sk_kernel *e, const void *w, int64_t n, const float *x, int64_t ldx,
@@ -347,14 +435,7 @@ static void run_entry(const sk_kernel *e, const void *w, int64_t n, const float 
     c.y = y;
     c.ldy = ldy;
     c.ep = sk_epilogue_is_empty(ep) ? NULL : ep;
-    if (params) {
-        c.params = *params;
-        if (c.params.kc < 0) c.params.kc = 0;
-        if (c.params.mc < 0) c.params.mc = 0;
-        if (c.params.nc < 0) c.params.nc = 0;
-        if (c.params.aux < 0) c.params.aux = 0;
-    }
-    if (e->defaults) e->defaults(w, n, &c.params);
+    c.params = resolve_params(e, w, n, params);
 
     if (threads < 1) threads = 1;
     if (e->info.min_macs_per_thread > 0) { /* fork/join would cost more than it saves */

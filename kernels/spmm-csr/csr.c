@@ -21,10 +21,13 @@
 /* K block height by density (1 - sparsity); see csr_internal.h. Measured at
  * 1024x1024x256: 96 is best at 50-75% sparsity, 256 at 90-95%. */
 static int64_t choose_kblock(double density) {
-    if (density >= 0.3) return 96;
-    if (density >= 0.15) return 128;
-    if (density >= 0.03) return 256;
-    return CSR_KBLOCK_MAX;
+    int64_t measured = CSR_KBLOCK_MAX;
+    if (density >= 0.3) measured = 96;
+    else if (density >= 0.15) measured = 128;
+    else if (density >= 0.03) measured = 256;
+    /* measured with Zen 4's 32 KiB L1d (the panel is kblock x 64 floats); scaled with the
+     * L1d hwloc reports */
+    return sk_scaled_block(measured, 32 << 10, sk_query_topology().l1d_bytes, 16, 32, 4 * CSR_KBLOCK_MAX);
 }
 
 sk_csr *sk_csr_create_blocked(int64_t m, int64_t k, const float *w, int64_t ldw, int64_t kblock) {
@@ -145,27 +148,43 @@ void sk_csr_run_spmm_scalar(const sk_call *c, const sk_part *p) {
                             c->x, c->ldx, c->y, c->ldy, c->ep);
 }
 
-/* scratch: packed panel | partial sums (rows × 64) | row cursors */
-size_t sk_csr_spmm_scratch(const sk_call *c, const sk_part *p) {
-    const sk_csr *a = c->weights;
-    const size_t rows = (size_t)(p->row_end - p->row_begin);
-    return (size_t)a->kblock * CSR_PANEL_MAX * sizeof(float) + rows * CSR_PANEL_MAX * sizeof(float) +
-           rows * sizeof(int64_t);
+void sk_csr_spmm_defaults(const void *w, int64_t n, sk_params *p) {
+    (void)w; (void)n;
+    if (p->nc <= 0) p->nc = CSR_PANEL_DEFAULT;
 }
 
-/* Rows × the column tiles of [col_begin, col_end) (col_begin a multiple of 64), K-blocked. */
+/* The panel width a call uses: nc rounded to whole zmm, within what the ISA's kernel holds. */
+static int64_t panel_width(const sk_call *c, sk_isa isa) {
+    const int64_t limit = isa == SK_ISA_AVX512 ? CSR_PANEL_MAX : CSR_PANEL_MAX_AVX2;
+    const int64_t width = (c->params.nc + 15) / 16 * 16;
+    return width < 16 ? 16 : width > limit ? limit : width;
+}
+
+/* scratch: packed panel | partial sums (rows × width) | row cursors */
+static size_t spmm_scratch(const sk_call *c, const sk_part *p, int64_t width) {
+    const sk_csr *a = c->weights;
+    const size_t rows = (size_t)(p->row_end - p->row_begin);
+    return (size_t)(a->kblock * width) * sizeof(float) + rows * (size_t)width * sizeof(float) + rows * sizeof(int64_t);
+}
+size_t sk_csr_spmm_scratch(const sk_call *c, const sk_part *p) {
+    /* the AVX2 kernel's narrower limit only shrinks what it uses */
+    return spmm_scratch(c, p, panel_width(c, SK_ISA_AVX512));
+}
+
+/* Rows × the column tiles of [col_begin, col_end), K-blocked. */
 static void spmm_part(const sk_call *c, const sk_part *p, sk_isa isa) {
     const sk_csr *a = c->weights;
     const int64_t row_begin = p->row_begin, row_end = p->row_end, rows = row_end - row_begin;
-    const size_t panel_bytes = (size_t)a->kblock * CSR_PANEL_MAX * sizeof(float);
-    const size_t partial_bytes = (size_t)rows * CSR_PANEL_MAX * sizeof(float);
+    const int64_t width_max = panel_width(c, isa);
+    const size_t panel_bytes = (size_t)(a->kblock * width_max) * sizeof(float);
+    const size_t partial_bytes = (size_t)(rows * width_max) * sizeof(float);
     char *base = p->scratch;
     float *panel = (float *)base;
     float *partial = (float *)(base + panel_bytes);
     int64_t *cursor = (int64_t *)(base + panel_bytes + partial_bytes);
 
-    for (int64_t n0 = p->col_begin; n0 < p->col_end; n0 += CSR_PANEL_MAX) {
-        const int cols = (int)sk_min64(p->col_end - n0, CSR_PANEL_MAX);
+    for (int64_t n0 = p->col_begin; n0 < p->col_end; n0 += width_max) {
+        const int cols = (int)sk_min64(p->col_end - n0, width_max);
         const int width = (cols + 15) & ~15;
         memcpy(cursor, a->row_start + row_begin, (size_t)rows * sizeof(int64_t));
         for (int64_t b = 0; b < a->kblocks; b++) {

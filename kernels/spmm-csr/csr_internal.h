@@ -15,8 +15,13 @@
 /* Rows ahead whose nonzeros the SpMM kernels prefetch (they sit one row-length apart,
  * which the hardware prefetcher does not follow; +10% at 50% sparsity). */
 #define CSR_PREFETCH_ROWS 4
-/* Widest packed panel in floats: 4 zmm accumulators per output row. */
-#define CSR_PANEL_MAX 64
+/* Packed panel width in floats (the Y columns a row keeps in registers): 64 by default
+ * (4 zmm / 8 ymm accumulators); the AVX-512 kernel takes up to 128 (8 zmm: the broadcast
+ * of each nonzero then feeds 8 FMAs instead of 4, one load fewer per 8 FMAs), chosen by
+ * the tuner through sk_params.nc. */
+#define CSR_PANEL_DEFAULT 64
+#define CSR_PANEL_MAX 128
+#define CSR_PANEL_MAX_AVX2 64
 
 /* Storage: plain CSR (nonzeros of a row sorted by column, uint16 column index), plus
  * for the K-blocked SpMM the number of nonzeros each row has in each K block. Because
@@ -46,7 +51,7 @@ typedef struct csr_block_job {
      * multiples of 1 KiB would map a tile onto a few L1 sets. */
     const float *panel;
     int64_t k0;
-    int panel_width;          /* floats per packed row: 16, 32, 48 or 64 */
+    int panel_width;          /* floats per packed row: a multiple of 16 up to CSR_PANEL_MAX */
     int valid_cols;           /* columns of Y this tile covers (<= panel_width) */
     int first_block, last_block;
     float *partial;           /* [row - row_begin][panel_width] partial sums between blocks */
@@ -73,6 +78,7 @@ void sk_f32_spmm_csr__scalar(const struct sk_csr *a, int64_t row_begin, int64_t 
 sk_run_fn sk_csr_run_spmm_scalar, sk_csr_run_spmm_avx512, sk_csr_run_spmm_avx2;
 sk_run_fn sk_csr_run_spmv_scalar, sk_csr_run_spmv_fma256;
 sk_bytes_fn sk_csr_spmm_scratch, sk_csr_spmv_shared;
+sk_defaults_fn sk_csr_spmm_defaults;
 sk_prepare_fn sk_csr_spmv_prepare;
 /* Rows [begin, end) of part `index` of `parts`, balanced by nonzeros plus a fixed cost
  * per row (higher for the K-blocked SpMM, whose every row pays per-block overhead). */

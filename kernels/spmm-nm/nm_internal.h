@@ -79,6 +79,12 @@ sk_bytes_fn sk_nm_spmm_shared_bytes_avx512, sk_nm_spmm_private_scratch_avx512;
 sk_prepare_fn sk_nm_gemv_prepare_avx512, sk_nm_few_cols_prepare_avx512, sk_nm_spmm_prepare_avx512;
 sk_defaults_fn sk_nm_spmm_defaults_avx512;
 sk_suits_fn sk_nm_private_suits_avx512;
+/* the 4x96 register-tile variants (spmm_nm_avx512.c) */
+sk_run_fn sk_nm_run_spmm_shared_avx512_4x96, sk_nm_run_spmm_private_avx512_4x96;
+sk_bytes_fn sk_nm_spmm_private_scratch_avx512_4x96;
+sk_prepare_fn sk_nm_spmm_prepare_avx512_4x96;
+sk_defaults_fn sk_nm_spmm_defaults_avx512_4x96;
+sk_suits_fn sk_nm_private_suits_avx512_4x96;
 
 /* Fills rows [k_begin, k_end) of a contiguous copy of x's column 0 (stride ldx) that
  * ends with `pad` zeros after row k (written by whoever fills the last row), so GEMV

@@ -47,12 +47,26 @@ SK_BEGIN_AVX512
 
 /* ---- GEMM ------------------------------------------------------------------------ */
 
-/* Microkernel shape: NM_ROWS rows × NM_NV zmm. 8 × 3 (24 accumulators) was as fast as
- * any shape tried (8×2, 4×4..4×7, 2×8) in L1: all sit at 0.66-0.71 of the FMA peak, the
- * bound being one X load per FMA plus the value broadcasts (~2 loads per cycle). */
-#define NM_ROWS 8          /* rows per microkernel: a whole tile */
-#define NM_NV 3            /* zmm per row: panels of up to 48 columns */
-#define NM_PANEL_COLS (16 * NM_NV)
+/* Microkernel shapes: ROWS rows × NV zmm, two variants in the registry:
+ * - 8 × 3 (24 accumulators, panels of 48 columns, a whole tile per call): per slot 8
+ *   broadcasts + 24 X loads for 24 FMAs;
+ * - 4 × 6 (24 accumulators, panels of 96 columns, half a tile per call): per slot 4
+ *   broadcasts + 24 X loads for 24 FMAs, 1/8 fewer loads; it pays where loads bind
+ *   (Zen 4: one zmm load per cycle; on a core with two load ports the FMAs bind earlier)
+ *   and the tuner picks between them.
+ * Earlier measurements (L1, Zen 4): 8×2, 4×4..4×7, 2×8 all within 0.66-0.71 of the FMA
+ * peak, the bound being one X load per FMA plus the broadcasts. */
+#define NM_MAX_ROWS 8      /* a whole tile */
+#define NM_MAX_NV 6        /* zmm per row at most: panels of up to 96 columns */
+#define NM_PANEL_COLS 48   /* the 8x48 variant's panel width (sizes the default K block) */
+
+/* One register-tile shape of the GEMM. */
+typedef struct nm_shape {
+    int rows;    /* rows per microkernel call: 8 (a tile) or 4 (half) */
+    int max_nv;  /* zmm per row: panels of up to 16·max_nv columns */
+} nm_shape;
+static const nm_shape nm_shape_8x48 = {8, 3};
+static const nm_shape nm_shape_4x96 = {4, 6};
 /* K-block size, as the bytes of one panel's X rows: 192 KiB, i.e. 1024 K values of a
  * 48-wide panel. The block lives in L2, not L1: the rows a group touches are adjacent
  * (m·192 contiguous bytes), so the L1 prefetcher follows the groups, and fewer K
@@ -69,8 +83,8 @@ typedef struct nm_store_ctx {
     float *y;              /* Y at (first row of the microkernel, panel column 0) */
     int64_t ldy;
     int64_t row0, col0;    /* global coordinates of y, for the epilogue */
-    int valid_rows;        /* 1..NM_ROWS */
-    int valid_cols;        /* 1..NM_PANEL_COLS */
+    int valid_rows;        /* 1..rows of the shape */
+    int valid_cols;        /* 1..the panel width */
     int accumulate;        /* add to what an earlier k-block stored */
     const sk_epilogue *ep; /* applied only on the last k-block, else NULL */
 } nm_store_ctx;
@@ -80,18 +94,18 @@ static inline __mmask16 nm_cols_mask(int valid_cols, int q) {
     return left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
 }
 
-/* The register-tiled microkernel: NM_ROWS rows (starting at row r0 of a tile) × NV zmm
- * of columns, specialized by always_inline on NV and BITS (index field width). Slots
+/* The register-tiled microkernel: ROWS rows (starting at row r0 of a tile) × NV zmm of
+ * columns, specialized by always_inline on ROWS, NV and BITS (index field width). Slots
  * [t_begin, t_end) start at a group boundary; `panel` points at X row group_k(t_begin)
  * of a panel whose rows are 16·NV floats wide. */
 static inline __attribute__((always_inline)) void
-nm_microkernel_avx512(const int NV, const int BITS, const float *tv, const uint8_t *ti, int r0,
+nm_microkernel_avx512(const int ROWS, const int NV, const int BITS, const float *tv, const uint8_t *ti, int r0,
                       int64_t t_begin, int64_t t_end, int n, int m, const float *panel,
                       const nm_store_ctx *st) {
     const int64_t width = 16 * NV;
     const uint32_t mask = (1u << BITS) - 1;
-    __m512 acc[NM_ROWS][NM_NV];
-    for (int r = 0; r < NM_ROWS; r++)
+    __m512 acc[NM_MAX_ROWS][NM_MAX_NV];
+    for (int r = 0; r < ROWS; r++)
         for (int q = 0; q < NV; q++) acc[r][q] = _mm512_setzero_ps();
 
     const float *xg = panel; /* X rows of the current group inside the panel */
@@ -104,7 +118,7 @@ nm_microkernel_avx512(const int NV, const int BITS, const float *tv, const uint8
         else memcpy(&word, ti + 4 * t, 4);
         word >>= r0 * BITS;
         const float *v = tv + t * NM_TILE_ROWS + r0;
-        for (int r = 0; r < NM_ROWS; r++) {
+        for (int r = 0; r < ROWS; r++) {
             const uint32_t p = (word >> (r * BITS)) & mask;
             const float *xp = xg + p * width;
             const __m512 b = _mm512_set1_ps(v[r]);
@@ -115,7 +129,7 @@ nm_microkernel_avx512(const int NV, const int BITS, const float *tv, const uint8
     }
 
     const sk_epilogue *ep = st->ep;
-    for (int r = 0; r < NM_ROWS; r++) {
+    for (int r = 0; r < ROWS; r++) {
         if (r >= st->valid_rows) break;
         float *yr = st->y + r * st->ldy;
         const int64_t row = st->row0 + r;
@@ -138,33 +152,37 @@ nm_microkernel_avx512(const int NV, const int BITS, const float *tv, const uint8
 typedef void nm_micro_fn(const float *tv, const uint8_t *ti, int r0, int64_t t_begin,
                          int64_t t_end, int n, int m, const float *panel, const nm_store_ctx *st);
 
-#define NM_DEFINE_MICRO(NV, BITS)                                                         \
-    static void nm_micro_avx512_##NV##_##BITS(const float *tv, const uint8_t *ti, int r0, \
-                                              int64_t t_begin, int64_t t_end, int n,      \
-                                              int m, const float *panel,                  \
-                                              const nm_store_ctx *st) {                   \
-        nm_microkernel_avx512(NV, BITS, tv, ti, r0, t_begin, t_end, n, m, panel, st);     \
+#define NM_DEFINE_MICRO(ROWS, NV, BITS)                                                          \
+    static void nm_micro_avx512_##ROWS##_##NV##_##BITS(const float *tv, const uint8_t *ti, int r0, \
+                                                       int64_t t_begin, int64_t t_end, int n,      \
+                                                       int m, const float *panel,                  \
+                                                       const nm_store_ctx *st) {                   \
+        nm_microkernel_avx512(ROWS, NV, BITS, tv, ti, r0, t_begin, t_end, n, m, panel, st);        \
     }
-#define NM_DEFINE_MICRO_BITS(NV) NM_DEFINE_MICRO(NV, 1) NM_DEFINE_MICRO(NV, 2) NM_DEFINE_MICRO(NV, 4)
-NM_DEFINE_MICRO_BITS(1) NM_DEFINE_MICRO_BITS(2) NM_DEFINE_MICRO_BITS(3)
+#define NM_DEFINE_MICRO_BITS(ROWS, NV) NM_DEFINE_MICRO(ROWS, NV, 1) NM_DEFINE_MICRO(ROWS, NV, 2) NM_DEFINE_MICRO(ROWS, NV, 4)
+NM_DEFINE_MICRO_BITS(8, 1) NM_DEFINE_MICRO_BITS(8, 2) NM_DEFINE_MICRO_BITS(8, 3)
+NM_DEFINE_MICRO_BITS(4, 1) NM_DEFINE_MICRO_BITS(4, 2) NM_DEFINE_MICRO_BITS(4, 3)
+NM_DEFINE_MICRO_BITS(4, 4) NM_DEFINE_MICRO_BITS(4, 5) NM_DEFINE_MICRO_BITS(4, 6)
 
-static nm_micro_fn *nm_pick_micro(int nv, int bits) {
-#define NM_ROW(NV) {nm_micro_avx512_##NV##_1, nm_micro_avx512_##NV##_2, nm_micro_avx512_##NV##_4}
-    static nm_micro_fn *const table[NM_NV][3] = {NM_ROW(1), NM_ROW(2), NM_ROW(3)};
+static nm_micro_fn *nm_pick_micro(nm_shape shape, int nv, int bits) {
+#define NM_ROW(ROWS, NV) {nm_micro_avx512_##ROWS##_##NV##_1, nm_micro_avx512_##ROWS##_##NV##_2, nm_micro_avx512_##ROWS##_##NV##_4}
+    static nm_micro_fn *const rows8[3][3] = {NM_ROW(8, 1), NM_ROW(8, 2), NM_ROW(8, 3)};
+    static nm_micro_fn *const rows4[6][3] = {NM_ROW(4, 1), NM_ROW(4, 2), NM_ROW(4, 3), NM_ROW(4, 4), NM_ROW(4, 5), NM_ROW(4, 6)};
 #undef NM_ROW
-    return table[nv - 1][bits == 1 ? 0 : bits == 2 ? 1 : 2];
+    const int b = bits == 1 ? 0 : bits == 2 ? 1 : 2;
+    return shape.rows == 8 ? rows8[nv - 1][b] : rows4[nv - 1][b];
 }
 
 /* Column panels: the columns of a rectangle, rounded up to whole zmm (V = ceil(cols/16)),
- * are split into P = ceil(V / NM_NV) panels of nearly equal width, so no panel is left
+ * are split into P = ceil(V / max_nv) panels of nearly equal width, so no panel is left
  * much narrower than the others (256 columns: 3+3+3+3+2+2 zmm rather than 3·5+1).
  * Panel jp holds columns [col0, col0 + 16·nv) of the rectangle; in the shared packed copy
  * of X it is stored at packed + k·col0, K rows of 16·nv floats. */
 typedef struct nm_panels { int64_t count, base_nv, wide; } nm_panels;
-static inline nm_panels nm_split_panels(int64_t n_cols) {
+static inline nm_panels nm_split_panels(int64_t n_cols, int max_nv) {
     const int64_t vectors = (n_cols + 15) / 16;
     nm_panels p;
-    p.count = (vectors + NM_NV - 1) / NM_NV;
+    p.count = (vectors + max_nv - 1) / max_nv;
     p.base_nv = p.count ? vectors / p.count : 0;
     p.wide = p.count ? vectors % p.count : 0; /* the first `wide` panels get one more zmm */
     return p;
@@ -198,7 +216,7 @@ typedef struct nm_x_source {
     const float *x;
     int64_t ldx, k, n_cols;
     const float *shared; /* or NULL: pack privately into scratch */
-    float *scratch;      /* kc_groups · m rows of NM_PANEL_COLS floats */
+    float *scratch;      /* kc_groups · m rows of 16·max_nv floats */
 } nm_x_source;
 
 /* Y = epilogue(W·X) over tiles [tile_begin, tile_end) × columns [col_begin, col_end).
@@ -206,13 +224,13 @@ typedef struct nm_x_source {
  * k-block of a panel is reused from L2 by every tile of the chunk; with a shared copy,
  * the block of the next (k-block, panel) step is prefetched into L2 meanwhile, so that
  * step does not start on L3 misses at the scattered rows the indices pick. */
-static void nm_gemm_rectangle_avx512(const sk_nm *a, const nm_x_source *src,
+static void nm_gemm_rectangle_avx512(const sk_nm *a, nm_shape shape, const nm_x_source *src,
                                      int64_t tile_begin, int64_t tile_end, int64_t col_begin,
                                      int64_t col_end, float *y, int64_t ldy,
                                      const sk_epilogue *ep, int64_t kc_groups, int64_t chunk_tiles) {
     const int n = a->n, m = a->m;
     const int64_t k = a->k;
-    const nm_panels panels = nm_split_panels(col_end - col_begin);
+    const nm_panels panels = nm_split_panels(col_end - col_begin, shape.max_nv);
     const int64_t kblocks = (a->groups + kc_groups - 1) / kc_groups;
     for (int64_t c0 = tile_begin; c0 < tile_end; c0 += chunk_tiles) {
         const int64_t c1 = nm_min(c0 + chunk_tiles, tile_end);
@@ -230,7 +248,7 @@ static void nm_gemm_rectangle_avx512(const sk_nm *a, const nm_x_source *src,
                                          g0 * m, nm_min(g1 * m, k)); /* a short last group ends at K */
                     panel = src->scratch;
                 }
-                nm_micro_fn *micro = nm_pick_micro(nv, a->index_bits);
+                nm_micro_fn *micro = nm_pick_micro(shape, nv, a->index_bits);
                 nm_store_ctx st;
                 st.ldy = ldy;
                 st.col0 = col0;
@@ -259,11 +277,14 @@ static void nm_gemm_rectangle_avx512(const sk_nm *a, const nm_x_source *src,
                     const int64_t l0 = (tile - c0) * lines_per_tile;
                     for (int64_t line = l0; line < l0 + lines_per_tile && line < next_lines; line++)
                         _mm_prefetch(next_block + line * 64, _MM_HINT_T1);
-                    st.row0 = tile * NM_TILE_ROWS;
-                    st.valid_rows = (int)nm_min(a->rows - st.row0, NM_ROWS);
-                    st.y = y + st.row0 * ldy + col0;
-                    micro(nm_tile_values(a, tile), nm_tile_indices(a, tile), 0, g0 * n, g1 * n,
-                          n, m, panel, &st);
+                    for (int r0 = 0; r0 < NM_TILE_ROWS; r0 += shape.rows) {
+                        st.row0 = tile * NM_TILE_ROWS + r0;
+                        if (st.row0 >= a->rows) break;
+                        st.valid_rows = (int)nm_min(a->rows - st.row0, shape.rows);
+                        st.y = y + st.row0 * ldy + col0;
+                        micro(nm_tile_values(a, tile), nm_tile_indices(a, tile), r0, g0 * n, g1 * n,
+                              n, m, panel, &st);
+                    }
                 }
             }
         }
@@ -295,7 +316,7 @@ static void nm_gemm_rectangle_avx512(const sk_nm *a, const nm_x_source *src,
 #ifndef NM_TAIL_COLS_MAX
 #define NM_TAIL_COLS_MAX 4
 #endif
-_Static_assert(NM_ROWS == NM_TILE_ROWS, "a microkernel covers exactly one tile");
+_Static_assert(NM_MAX_ROWS == NM_TILE_ROWS, "a microkernel covers at most one tile");
 
 /* Columns of [col_begin, col_end) that the panels cover, and the tail the few-columns
  * kernel takes: the last n % 16 columns when they are at most NM_TAIL_COLS_MAX and inside
@@ -340,11 +361,15 @@ static void nm_tail_tiles(const sk_call *c, int64_t body, int64_t tail, const fl
     else nm_few_cols_tiles(c->weights, tail, xc, nm_few_cols_stride(c->k), c->y + body, c->ldy, ep, t0, t1);
 }
 
-void sk_nm_spmm_defaults_avx512(const void *w, int64_t n, sk_params *p) {
-    (void)w; (void)n;
-    if (p->kc <= 0) p->kc = NM_PANEL_BYTES / (NM_PANEL_COLS * 4);
+/* The K block in X rows: a panel's block is about NM_PANEL_BYTES (192 KiB) on the 1 MiB
+ * L2 this was measured on, scaled with the L2 hwloc reports. */
+static void nm_defaults(nm_shape shape, sk_params *p) {
+    if (p->kc <= 0)
+        p->kc = sk_scaled_block(NM_PANEL_BYTES / (16 * shape.max_nv * 4), 1 << 20, sk_query_topology().l2_bytes, 64, 128, 8192);
     if (p->aux <= 0) p->aux = NM_CHUNK_TILES;
 }
+void sk_nm_spmm_defaults_avx512(const void *w, int64_t n, sk_params *p) { (void)w; (void)n; nm_defaults(nm_shape_8x48, p); }
+void sk_nm_spmm_defaults_avx512_4x96(const void *w, int64_t n, sk_params *p) { (void)w; (void)n; nm_defaults(nm_shape_4x96, p); }
 
 /* Shared packing: X packed once per call (the threads share the work, then wait for
  * each other once) into the panels of the body columns, zero padded to whole zmm,
@@ -357,9 +382,9 @@ size_t sk_nm_spmm_shared_bytes_avx512(const sk_call *c, const sk_part *part) {
     const int64_t body = nm_body_cols(c->n), tail = c->n - body;
     return (size_t)(c->k * 16 * ((body + 15) / 16) + tail * nm_few_cols_stride(c->k)) * sizeof(float);
 }
-void sk_nm_spmm_prepare_avx512(const sk_call *c, int64_t k_begin, int64_t k_end) {
+static void nm_shared_prepare(nm_shape shape, const sk_call *c, int64_t k_begin, int64_t k_end) {
     const int64_t k = c->k, body = nm_body_cols(c->n), tail = c->n - body;
-    const nm_panels panels = nm_split_panels(body);
+    const nm_panels panels = nm_split_panels(body, shape.max_nv);
     for (int64_t jp = 0; jp < panels.count; jp++) {
         const int64_t col0 = nm_panel_col0(panels, jp);
         const int width = 16 * nm_panel_nv(panels, jp);
@@ -370,21 +395,25 @@ void sk_nm_spmm_prepare_avx512(const sk_call *c, int64_t k_begin, int64_t k_end)
         nm_copy_columns(c->x, c->ldx, k, body, tail, c->shared + k * 16 * ((body + 15) / 16),
                         nm_few_cols_stride(k), k_begin, k_end);
 }
-void sk_nm_run_spmm_shared_avx512(const sk_call *c, const sk_part *part) {
+static void nm_shared_run(nm_shape shape, const sk_call *c, const sk_part *part) {
     const sk_nm *a = c->weights;
     const int64_t body = nm_body_cols(c->n), tail = c->n - body;
     const nm_x_source src = {c->x, c->ldx, c->k, body, c->shared, NULL};
-    nm_gemm_rectangle_avx512(a, &src, part->row_begin, part->row_end, 0, body, c->y, c->ldy, c->ep,
+    nm_gemm_rectangle_avx512(a, shape, &src, part->row_begin, part->row_end, 0, body, c->y, c->ldy, c->ep,
                              nm_kc_groups(a, c->params.kc), c->params.aux);
     if (tail)
         nm_tail_tiles(c, body, tail, c->shared + c->k * 16 * ((body + 15) / 16), part->row_begin, part->row_end);
 }
+void sk_nm_spmm_prepare_avx512(const sk_call *c, int64_t k0, int64_t k1) { nm_shared_prepare(nm_shape_8x48, c, k0, k1); }
+void sk_nm_spmm_prepare_avx512_4x96(const sk_call *c, int64_t k0, int64_t k1) { nm_shared_prepare(nm_shape_4x96, c, k0, k1); }
+void sk_nm_run_spmm_shared_avx512(const sk_call *c, const sk_part *part) { nm_shared_run(nm_shape_8x48, c, part); }
+void sk_nm_run_spmm_shared_avx512_4x96(const sk_call *c, const sk_part *part) { nm_shared_run(nm_shape_4x96, c, part); }
 
 /* Private packing, for few rows (at most NM_PRIVATE_MAX_TILES tiles, 256 rows): each
- * thread takes a range of whole 48-column panels and all the tiles (one chunk), and
- * packs its own X panels a k-block at a time just before use: every column is packed
- * once, as with a shared copy, but without the barrier and the round trip of the copy
- * through L3, and each packed block is reused by every tile while it sits in L2.
+ * thread takes a range of whole panels and all the tiles (one chunk), and packs its own
+ * X panels a k-block at a time just before use: every column is packed once, as with a
+ * shared copy, but without the barrier and the round trip of the copy through L3, and
+ * each packed block is reused by every tile while it sits in L2.
  * Measured (2:4, 2 threads, against the shared copy split by tiles, medians of paired
  * runs on a shared machine): M = 64, N = 3136 +15-30%; M = 128, N = 784 +10-20% and
  * more when the machine is busy (the barrier stalls); M = 256, N = 196 +5% (chunks of
@@ -395,34 +424,41 @@ void sk_nm_run_spmm_shared_avx512(const sk_call *c, const sk_part *part) {
 #define NM_PRIVATE_MAX_TILES 32
 #endif
 
-int sk_nm_private_suits_avx512(const void *w, int64_t n, int threads) {
+static int nm_private_suits(nm_shape shape, const void *w, int64_t n, int threads) {
     const sk_nm *a = w;
     if (a->tiles > NM_PRIVATE_MAX_TILES) return 0;
-    return threads == 1 || nm_split_panels(nm_body_cols(n)).count >= 2 * (int64_t)threads;
+    return threads == 1 || nm_split_panels(nm_body_cols(n), shape.max_nv).count >= 2 * (int64_t)threads;
 }
+int sk_nm_private_suits_avx512(const void *w, int64_t n, int threads) { return nm_private_suits(nm_shape_8x48, w, n, threads); }
+int sk_nm_private_suits_avx512_4x96(const void *w, int64_t n, int threads) { return nm_private_suits(nm_shape_4x96, w, n, threads); }
 
-size_t sk_nm_spmm_private_scratch_avx512(const sk_call *c, const sk_part *part) {
+static size_t nm_private_scratch(nm_shape shape, const sk_call *c, const sk_part *part) {
     const sk_nm *a = c->weights;
     const int64_t tail = nm_tail_cols(c->n, part->col_end);
-    return (size_t)(nm_kc_groups(a, c->params.kc) * a->m * NM_PANEL_COLS + tail * nm_few_cols_stride(c->k)) *
+    return (size_t)(nm_kc_groups(a, c->params.kc) * a->m * 16 * shape.max_nv + tail * nm_few_cols_stride(c->k)) *
            sizeof(float);
 }
-void sk_nm_run_spmm_private_avx512(const sk_call *c, const sk_part *part) {
+size_t sk_nm_spmm_private_scratch_avx512(const sk_call *c, const sk_part *p) { return nm_private_scratch(nm_shape_8x48, c, p); }
+size_t sk_nm_spmm_private_scratch_avx512_4x96(const sk_call *c, const sk_part *p) { return nm_private_scratch(nm_shape_4x96, c, p); }
+
+static void nm_private_run(nm_shape shape, const sk_call *c, const sk_part *part) {
     const sk_nm *a = c->weights;
     const int64_t kc_groups = nm_kc_groups(a, c->params.kc);
     const int64_t tail = nm_tail_cols(c->n, part->col_end), body_end = part->col_end - tail;
     float *panel_scratch = part->scratch;
     if (part->col_begin < body_end) {
         const nm_x_source src = {c->x, c->ldx, c->k, c->n, NULL, panel_scratch};
-        nm_gemm_rectangle_avx512(a, &src, part->row_begin, part->row_end, part->col_begin, body_end,
+        nm_gemm_rectangle_avx512(a, shape, &src, part->row_begin, part->row_end, part->col_begin, body_end,
                                  c->y, c->ldy, c->ep, kc_groups, part->row_end - part->row_begin);
     }
     if (tail) {
-        float *xc = panel_scratch + kc_groups * a->m * NM_PANEL_COLS;
+        float *xc = panel_scratch + kc_groups * a->m * 16 * shape.max_nv;
         nm_copy_columns(c->x, c->ldx, c->k, body_end, tail, xc, nm_few_cols_stride(c->k), 0, c->k);
         nm_tail_tiles(c, body_end, tail, xc, part->row_begin, part->row_end);
     }
 }
+void sk_nm_run_spmm_private_avx512(const sk_call *c, const sk_part *part) { nm_private_run(nm_shape_8x48, c, part); }
+void sk_nm_run_spmm_private_avx512_4x96(const sk_call *c, const sk_part *part) { nm_private_run(nm_shape_4x96, c, part); }
 
 /* ---- GEMV ------------------------------------------------------------------------ */
 
