@@ -71,14 +71,23 @@ final class KernelSelector {
     /// prefix of N, the time scaled to N (the per-column cost no longer changes).
     let secondsPerCandidate: Double
     static let timedBytes = 64 << 20
+    /// The machine's kernel tuning (blockings, CSR K blocks), if a tuning file has one:
+    /// every candidate runs with its tuned blocking, and the cache keys say which tuning.
+    let tuning: KernelTuning?
 
-    init(machine: MachineSignature, forced: KernelFamily?, cache: PlanCache?, retune: Bool, secondsPerCandidate: Double) {
+    init(machine: MachineSignature, forced: KernelFamily?, cache: PlanCache?, retune: Bool, secondsPerCandidate: Double,
+         tuning: KernelTuning? = nil) {
         self.machine = machine
         self.forced = forced
         self.cache = cache
         self.retune = retune
         self.secondsPerCandidate = secondsPerCandidate
+        self.tuning = tuning
     }
+
+    /// The plan-cache key's tuning part: a decision timed with one tuning (or none) is not
+    /// trusted under another; a new `sift kernels tune` has a new creation time.
+    var tuningTag: String { tuning.map { "tuned \($0.createdAt)" } ?? "untuned" }
 
     /// The formats a layer's detected structure allows.
     static func candidates(_ s: WeightStructure) -> [WeightFormat] {
@@ -108,7 +117,7 @@ final class KernelSelector {
         let formats = candidates.map(\.description).joined(separator: ",")
         // The call's threads, and the machine's (a one-thread call runs beside the others).
         return "\(machine.cpu)|\(machine.isa)|\(machine.threads)t|call\(threads)t|\(s.rows)x\(s.columns)x\(columns)|"
-            + String(format: "d%.4f", density) + "|\(formats)"
+            + String(format: "d%.4f", density) + "|\(formats)|\(tuningTag)"
     }
 
     /// The registry kernels worth timing for a prepared matrix: the library's default
@@ -121,14 +130,15 @@ final class KernelSelector {
     /// Prepares the layer's weights in the chosen format with the chosen kernel.
     func select(_ weights: UnsafeBufferPointer<Float>, structure s: WeightStructure, columns: Int,
                 threads: Int) throws -> (KernelChoice, PreparedWeights) {
-        let options: ExecutionOptions
+        var options: ExecutionOptions
         do {
             options = try ExecutionOptions(isa: machine.isa, threads: threads)
         } catch {
             throw RuntimeError(error)
         }
+        options.tuning = tuning
         func prepare(_ format: WeightFormat) throws -> WeightMatrix {
-            try PreparedWeights.prepare(weights, rows: s.rows, columns: s.columns, format: format, structure: s)
+            try PreparedWeights.prepare(weights, rows: s.rows, columns: s.columns, format: format, structure: s, options: options)
         }
         func defaultKernel(_ matrix: WeightMatrix) throws -> KernelInfo {
             guard let kernel = Self.kernels(for: matrix, columns: columns, options: options).first else {
@@ -140,7 +150,7 @@ final class KernelSelector {
             let matrix = try prepare(Self.forcedFormat(forced, s))
             let kernel = try defaultKernel(matrix)
             return (KernelChoice(chosen: KernelCandidate(format: matrix.format, kernel: kernel.name), source: .forced, seconds: [:]),
-                    PreparedWeights(matrix, kernel: kernel))
+                    PreparedWeights(matrix, kernel: kernel, tuning: tuning))
         }
         let formats = Self.candidates(s)
         let key = key(s, columns: columns, threads: threads, candidates: formats)
@@ -151,7 +161,7 @@ final class KernelSelector {
             guard let kernel = KernelRegistry.named(known.chosen.kernel) else {
                 throw RuntimeError.unsupported("kernel \(known.chosen.kernel) is not in the registry")
             }
-            return (known, PreparedWeights(matrix, kernel: kernel))
+            return (known, PreparedWeights(matrix, kernel: kernel, tuning: tuning))
         }
         var contenders: [(candidate: KernelCandidate, weights: PreparedWeights)] = []
         for format in formats {
@@ -159,10 +169,10 @@ final class KernelSelector {
             let kernels = Self.kernels(for: matrix, columns: columns, options: options)
             if formats.count == 1 && kernels.count == 1 {  // nothing to choose between
                 return (KernelChoice(chosen: KernelCandidate(format: format, kernel: kernels[0].name), source: .only, seconds: [:]),
-                        PreparedWeights(matrix, kernel: kernels[0]))
+                        PreparedWeights(matrix, kernel: kernels[0], tuning: tuning))
             }
             for kernel in kernels {
-                contenders.append((KernelCandidate(format: format, kernel: kernel.name), PreparedWeights(matrix, kernel: kernel)))
+                contenders.append((KernelCandidate(format: format, kernel: kernel.name), PreparedWeights(matrix, kernel: kernel, tuning: tuning)))
             }
         }
         guard !contenders.isEmpty else {

@@ -97,6 +97,7 @@ typedef struct sk_op_conv_gemm {
     int64_t groups, rows_per_group, reduction;
     const void *const *weights;    /* one prepared matrix per group (all of `kernel`'s family) */
     int kernel;                    /* registry index */
+    sk_params params;              /* the kernel's blocking (zeros: its defaults) */
     const float *bias;             /* groups * rows_per_group, or NULL */
     const float *residual;         /* like y, or NULL */
     sk_activation activation;
