@@ -90,6 +90,8 @@ public struct BenchmarkResult: Codable, Sendable {
     public var layers: [LayerProfile]
     /// Where the kernels' blockings came from (`Plan.kernelTuning`).
     public var kernelTuning: String?
+    /// Seconds from the command's start to a plan ready to run (set by the CLI).
+    public var startSeconds: Double?
 
     public struct ReferenceKernel: Codable, Sendable {
         public var layer: String
@@ -121,6 +123,7 @@ public struct BenchmarkResult: Codable, Sendable {
         case modelGFLOPS = "model_gflops"
         case referenceKernel = "reference_kernel"
         case kernelTuning = "kernel_tuning"
+        case startSeconds = "start_seconds"
     }
 }
 

@@ -62,6 +62,10 @@ extension BenchmarkResult {
                             nonzeroFLOPs / 1e9, denseFLOPs / 1e9, peakGFLOPS))
         lines.append("Plan: built in \(String(format: "%.2f", compileSeconds)) s, \(timedLayers) layer shapes timed, \(cachedLayers) from the plan cache"
                      + (kernelTuning.map { "; kernels: \($0)" } ?? ""))
+        if let startSeconds {
+            lines.append(String(format: "Start: ready to run %.2f s after the command started (network and weights %.2f s, plan %.2f s)",
+                                startSeconds, max(0, startSeconds - compileSeconds), compileSeconds))
+        }
         if let reference = referenceKernel {
             lines.append(String(format: "Whole model: %.1f GFLOP/s = %.1f%% of our dense kernel alone on its largest layer (%@, %@: %.1f GFLOP/s, same run)",
                                 modelGFLOPS, reference.modelFraction * 100, reference.layer, reference.shape, reference.gflops))

@@ -166,7 +166,9 @@ void sk_op_add_positions(int64_t dim, int64_t tokens, int64_t batch, const float
  *     divide k): the matrix is nm_max[m]:m (-1 for the m not asked for);
  *   blocks[i][j]: nonzero blocks of SK_OP_BLOCK_EDGES[i] rows x SK_OP_BLOCK_EDGES[j]
  *     columns, and block_area[i][j] the in-bounds entries they cover: the block shape is
- *     exact for the mask when block_area == nonzeros (every stored block is full). */
+ *     exact for the mask when block_area == nonzeros (every stored block is full). Both
+ *     are -1 for a shape known not to be exact without counting it all (a shape it
+ *     contains is not exact, or its area passed the nonzeros). */
 #define SK_OP_BLOCK_EDGE_COUNT 6
 typedef struct sk_op_structure {
     int64_t nonzeros;
