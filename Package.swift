@@ -76,6 +76,6 @@ let package = Package(
         .testTarget(name: "DataflowSimTests", dependencies: ["DataflowSim", "SparseIFT", "SiftCore"]),
         .testTarget(name: "SiftReportTests", dependencies: ["SiftReport", "SiftSweep", "SparseKernels"]),
         .testTarget(name: "SiftONNXTests", dependencies: ["SiftONNX", "SparseIFT", "SiftCore"]),
-        .testTarget(name: "SparseRuntimeTests", dependencies: ["SparseRuntime", "SparseIFT", "SparseKernels", "CSparseKernels"]),
+        .testTarget(name: "SparseRuntimeTests", dependencies: ["SparseRuntime", "SparseIFT", "SparseKernels", "CSparseKernels", "SiftONNX"]),
     ]
 )

@@ -88,6 +88,10 @@ public struct BenchmarkResult: Codable, Sendable {
     /// in the same run between the model's iterations (framework overhead check).
     public var referenceKernel: ReferenceKernel?
     public var layers: [LayerProfile]
+    /// Where the kernels' blockings came from (`Plan.kernelTuning`).
+    public var kernelTuning: String?
+    /// Seconds from the command's start to a plan ready to run (set by the CLI).
+    public var startSeconds: Double?
 
     public struct ReferenceKernel: Codable, Sendable {
         public var layer: String
@@ -118,6 +122,8 @@ public struct BenchmarkResult: Codable, Sendable {
         case cachedLayers = "cached_layers"
         case modelGFLOPS = "model_gflops"
         case referenceKernel = "reference_kernel"
+        case kernelTuning = "kernel_tuning"
+        case startSeconds = "start_seconds"
     }
 }
 
@@ -222,6 +228,7 @@ public enum Benchmark {
             compileSeconds: plan.compileSeconds, timedLayers: plan.timedLayers, cachedLayers: plan.cachedLayers,
             modelGFLOPS: modelGFLOPS, referenceKernel: referenceResult, layers: layers)
         result.samplesMs = samples.map { $0 * 1e3 }
+        result.kernelTuning = plan.kernelTuning
         return result
     }
 }

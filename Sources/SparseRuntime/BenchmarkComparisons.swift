@@ -2,27 +2,27 @@ import Foundation
 import SparseKernels
 
 extension Benchmark {
-    /// Times `plan` in slices alternating with `baseline` (same load for both on a busy
-    /// machine): `rounds` slices of `seconds / rounds` each, after a warm-up of both.
-    /// Returns `plan`'s result (its profile from its own slices) and the baseline's median
+    /// Times `plan` in short slices alternating with `baseline` until `options.seconds` are
+    /// spent (at least `minimumRounds` rounds), after a warm-up of both: on a shared
+    /// machine load changes within seconds, and neighbouring slices see the same load. A
+    /// slice is at least `sliceIterations` iterations and `sliceSeconds` long, so each plan
+    /// runs with its own data in cache, as it would alone. Returns `plan`'s result (the
+    /// profile of one slice; latency and throughput over all) and the baseline's median
     /// latency over its slices.
     public static func paired(_ plan: Plan, input: Tensor, against baseline: Plan, input baselineInput: Tensor,
-                              options: BenchmarkOptions, rounds: Int = 5) throws -> (result: BenchmarkResult, baselineMedianMs: Double) {
-        let slice = BenchmarkOptions(seconds: options.seconds / Double(max(1, rounds)), warmupSeconds: 0,
-                                     minimumIterations: max(1, options.minimumIterations / max(1, rounds)), measurePeak: false)
-        var warm = slice
-        warm.seconds = 0
-        warm.warmupSeconds = options.warmupSeconds
+                              options: BenchmarkOptions, minimumRounds: Int = 5, sliceIterations: Int = 3,
+                              sliceSeconds: Double = 0.2) throws -> (result: BenchmarkResult, baselineMedianMs: Double) {
+        let slice = BenchmarkOptions(seconds: sliceSeconds, warmupSeconds: 0, minimumIterations: sliceIterations, measurePeak: false)
+        let warm = BenchmarkOptions(seconds: 0, warmupSeconds: options.warmupSeconds, minimumIterations: 1, measurePeak: false)
         _ = try run(baseline, input: baselineInput, options: warm)
         _ = try run(plan, input: input, options: warm)
         var baselineSamples: [Double] = []
         var results: [BenchmarkResult] = []
-        for _ in 0..<max(1, rounds) {
-            let b = try run(baseline, input: baselineInput, options: slice)
-            baselineSamples += b.samplesMs
+        let start = Clock.now()
+        while results.count < minimumRounds || Clock.now() - start < options.seconds {
+            baselineSamples += try run(baseline, input: baselineInput, options: slice).samplesMs
             results.append(try run(plan, input: input, options: slice))
         }
-        // The profile of the middle slice; latency and throughput over all of them.
         var merged = results[results.count / 2]
         let samples = results.flatMap(\.samplesMs)
         let seconds = results.reduce(0) { $0 + $1.seconds }

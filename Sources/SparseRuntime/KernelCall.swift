@@ -51,20 +51,29 @@ extension WeightFormat {
 final class PreparedWeights: @unchecked Sendable {
     let matrix: WeightMatrix
     let kernel: KernelInfo
+    /// The kernel's blocking: the machine's tuned one (`sift kernels tune`), else defaults.
+    let blocking: KernelBlocking
     var format: WeightFormat { matrix.format }
     var rows: Int { matrix.rows }
     var columns: Int { matrix.columns }
     var storageBytes: Int { matrix.storageBytes }
 
-    init(_ matrix: WeightMatrix, kernel: KernelInfo) {
+    init(_ matrix: WeightMatrix, kernel: KernelInfo, tuning: KernelTuning?) {
         self.matrix = matrix
         self.kernel = kernel
+        blocking = tuning?.tuned(kernel)?.blocking ?? .defaults
+    }
+
+    /// The blocking as the C kernels take it (0: the kernel's default).
+    var blockingCValue: sk_params {
+        sk_params(kc: Int64(blocking.kBlock ?? 0), mc: Int64(blocking.mBlock ?? 0), nc: Int64(blocking.nBlock ?? 0),
+                  aux: Int64(blocking.auxiliary ?? 0), pf: Int64(blocking.prefetch ?? 0))
     }
 
     /// Prepares `weights` (rows x columns, row-major) in `format`, which must be able to
-    /// hold them (`WeightFormat.canHold`).
+    /// hold them (`WeightFormat.canHold`); with a tuning, CSR takes its tuned K block.
     static func prepare(_ weights: UnsafeBufferPointer<Float>, rows: Int, columns: Int, format: WeightFormat,
-                        structure: WeightStructure) throws -> WeightMatrix {
+                        structure: WeightStructure, options: ExecutionOptions) throws -> WeightMatrix {
         guard rows >= 1, columns >= 1, weights.count == rows * columns else {
             throw RuntimeError.invalidInput("a \(rows)x\(columns) weight matrix needs \(rows * columns) values, got \(weights.count)")
         }
@@ -72,7 +81,7 @@ final class PreparedWeights: @unchecked Sendable {
             throw RuntimeError.invalidArgument("format \(format) cannot hold this \(rows)x\(columns) weight matrix")
         }
         do {
-            return try prepareWeights(try Matrix(rows: rows, columns: columns, values: Array(weights)), as: format)
+            return try prepareWeights(try Matrix(rows: rows, columns: columns, values: Array(weights)), as: format, options: options)
         } catch {
             throw RuntimeError(error)
         }
@@ -89,7 +98,7 @@ final class PreparedWeights: @unchecked Sendable {
         do {
             try matrix.multiply(x: UnsafeBufferPointer(start: x, count: (columns - 1) * ldx + n), ldx: ldx, columns: n,
                                 into: UnsafeMutableBufferPointer(start: y, count: (rows - 1) * ldy + n), ldy: ldy,
-                                epilogue: epilogue, kernel: kernel, checkFinite: false, options: options)
+                                epilogue: epilogue, kernel: kernel, blocking: blocking, checkFinite: false, options: options)
         } catch {
             throw RuntimeError(error)
         }

@@ -71,14 +71,23 @@ final class KernelSelector {
     /// prefix of N, the time scaled to N (the per-column cost no longer changes).
     let secondsPerCandidate: Double
     static let timedBytes = 64 << 20
+    /// The machine's kernel tuning (blockings, CSR K blocks), if a tuning file has one:
+    /// every candidate runs with its tuned blocking, and the cache keys say which tuning.
+    let tuning: KernelTuning?
 
-    init(machine: MachineSignature, forced: KernelFamily?, cache: PlanCache?, retune: Bool, secondsPerCandidate: Double) {
+    init(machine: MachineSignature, forced: KernelFamily?, cache: PlanCache?, retune: Bool, secondsPerCandidate: Double,
+         tuning: KernelTuning? = nil) {
         self.machine = machine
         self.forced = forced
         self.cache = cache
         self.retune = retune
         self.secondsPerCandidate = secondsPerCandidate
+        self.tuning = tuning
     }
+
+    /// The plan-cache key's tuning part: a decision timed with one tuning (or none) is not
+    /// trusted under another; a new `sift kernels tune` has a new creation time.
+    var tuningTag: String { tuning.map { "tuned \($0.createdAt)" } ?? "untuned" }
 
     /// The formats a layer's detected structure allows.
     static func candidates(_ s: WeightStructure) -> [WeightFormat] {
@@ -108,7 +117,7 @@ final class KernelSelector {
         let formats = candidates.map(\.description).joined(separator: ",")
         // The call's threads, and the machine's (a one-thread call runs beside the others).
         return "\(machine.cpu)|\(machine.isa)|\(machine.threads)t|call\(threads)t|\(s.rows)x\(s.columns)x\(columns)|"
-            + String(format: "d%.4f", density) + "|\(formats)"
+            + String(format: "d%.4f", density) + "|\(formats)|\(tuningTag)"
     }
 
     /// The registry kernels worth timing for a prepared matrix: the library's default
@@ -121,14 +130,15 @@ final class KernelSelector {
     /// Prepares the layer's weights in the chosen format with the chosen kernel.
     func select(_ weights: UnsafeBufferPointer<Float>, structure s: WeightStructure, columns: Int,
                 threads: Int) throws -> (KernelChoice, PreparedWeights) {
-        let options: ExecutionOptions
+        var options: ExecutionOptions
         do {
             options = try ExecutionOptions(isa: machine.isa, threads: threads)
         } catch {
             throw RuntimeError(error)
         }
+        options.tuning = tuning
         func prepare(_ format: WeightFormat) throws -> WeightMatrix {
-            try PreparedWeights.prepare(weights, rows: s.rows, columns: s.columns, format: format, structure: s)
+            try PreparedWeights.prepare(weights, rows: s.rows, columns: s.columns, format: format, structure: s, options: options)
         }
         func defaultKernel(_ matrix: WeightMatrix) throws -> KernelInfo {
             guard let kernel = Self.kernels(for: matrix, columns: columns, options: options).first else {
@@ -140,7 +150,7 @@ final class KernelSelector {
             let matrix = try prepare(Self.forcedFormat(forced, s))
             let kernel = try defaultKernel(matrix)
             return (KernelChoice(chosen: KernelCandidate(format: matrix.format, kernel: kernel.name), source: .forced, seconds: [:]),
-                    PreparedWeights(matrix, kernel: kernel))
+                    PreparedWeights(matrix, kernel: kernel, tuning: tuning))
         }
         let formats = Self.candidates(s)
         let key = key(s, columns: columns, threads: threads, candidates: formats)
@@ -151,30 +161,29 @@ final class KernelSelector {
             guard let kernel = KernelRegistry.named(known.chosen.kernel) else {
                 throw RuntimeError.unsupported("kernel \(known.chosen.kernel) is not in the registry")
             }
-            return (known, PreparedWeights(matrix, kernel: kernel))
+            return (known, PreparedWeights(matrix, kernel: kernel, tuning: tuning))
         }
-        var seconds: [KernelCandidate: Double] = [:]
-        var best: (candidate: KernelCandidate, weights: PreparedWeights, seconds: Double)?
-        var timedAny = false
+        var contenders: [(candidate: KernelCandidate, weights: PreparedWeights)] = []
         for format in formats {
             let matrix = try prepare(format)
             let kernels = Self.kernels(for: matrix, columns: columns, options: options)
             if formats.count == 1 && kernels.count == 1 {  // nothing to choose between
                 return (KernelChoice(chosen: KernelCandidate(format: format, kernel: kernels[0].name), source: .only, seconds: [:]),
-                        PreparedWeights(matrix, kernel: kernels[0]))
+                        PreparedWeights(matrix, kernel: kernels[0], tuning: tuning))
             }
             for kernel in kernels {
-                let prepared = PreparedWeights(matrix, kernel: kernel)
-                let time = try Self.time(prepared, columns: columns, options: options, budget: secondsPerCandidate)
-                let candidate = KernelCandidate(format: format, kernel: kernel.name)
-                seconds[candidate] = time
-                timedAny = true
-                if best == nil || time < best!.seconds { best = (candidate, prepared, time) }
+                contenders.append((KernelCandidate(format: format, kernel: kernel.name), PreparedWeights(matrix, kernel: kernel, tuning: tuning)))
             }
         }
-        guard timedAny, let best else {
+        guard !contenders.isEmpty else {
             throw RuntimeError.unsupported("no kernel runs a \(s.rows)x\(s.columns) matrix at N = \(columns)")
         }
+        let times = try Self.time(contenders.map(\.weights), columns: columns, options: options,
+                                  budget: secondsPerCandidate * Double(contenders.count))
+        var seconds: [KernelCandidate: Double] = [:]
+        for (index, contender) in contenders.enumerated() { seconds[contender.candidate] = times[index] }
+        let winner = times.indices.min { times[$0] < times[$1] }!
+        let best = (candidate: contenders[winner].candidate, weights: contenders[winner].weights)
         let choice = KernelChoice(chosen: best.candidate, source: .timed, seconds: seconds)
         timedLayers += 1
         memo[key] = choice
@@ -199,33 +208,41 @@ final class KernelSelector {
         return KernelChoice(chosen: chosen, source: .cached, seconds: seconds)
     }
 
-    /// Seconds of one call on `columns` columns: the fastest of at least 3 calls after a
-    /// warm-up (the minimum is the least disturbed by a busy machine), on constant data.
-    static func time(_ weights: PreparedWeights, columns: Int, options: ExecutionOptions, budget: Double) throws -> Double {
-        let rowBytes = (weights.rows + weights.columns) * MemoryLayout<Float>.size
+    /// Seconds of one call on `columns` columns for each contender: rounds of one call of
+    /// each in turn (after a warm-up call each), at least 5 rounds and until `budget`
+    /// seconds are spent (20 rounds at most); each contender's fastest call. Taking turns
+    /// means a busy machine's slow moments hit every contender alike, and the minimum is the
+    /// time least disturbed by them. Constant data; X and Y capped at `timedBytes` (a prefix
+    /// of N, the time scaled to N).
+    static func time(_ contenders: [PreparedWeights], columns: Int, options: ExecutionOptions, budget: Double) throws -> [Double] {
+        guard let first = contenders.first else { return [] }
+        let rowBytes = (first.rows + first.columns) * MemoryLayout<Float>.size
         let timed = min(columns, max(Lowering.chunkTile, timedBytes / rowBytes))
-        let x = UnsafeMutablePointer<Float>.allocate(capacity: weights.columns * timed)
-        let y = UnsafeMutablePointer<Float>.allocate(capacity: weights.rows * timed)
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: first.columns * timed)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: first.rows * timed)
         defer {
             x.deallocate()
             y.deallocate()
         }
-        x.initialize(repeating: 0.5, count: weights.columns * timed)
-        y.initialize(repeating: 0, count: weights.rows * timed)
-        func call() throws {
+        x.initialize(repeating: 0.5, count: first.columns * timed)
+        y.initialize(repeating: 0, count: first.rows * timed)
+        func call(_ weights: PreparedWeights) throws -> Double {
+            let start = Clock.now()
             try weights.multiply(n: timed, x: x, ldx: timed, y: y, ldy: timed, bias: nil, residual: nil, ldResidual: timed,
                                  activation: .none, options: options)
+            return Clock.now() - start
         }
-        try call()
-        var fastest = Double.infinity, total = 0.0, calls = 0
-        while calls < 3 || (calls < 20 && total < budget) {
-            let start = Clock.now()
-            try call()
-            let elapsed = Clock.now() - start
-            fastest = min(fastest, elapsed)
-            total += elapsed
-            calls += 1
+        for weights in contenders { _ = try call(weights) }
+        var fastest = [Double](repeating: .infinity, count: contenders.count)
+        var total = 0.0, rounds = 0
+        while rounds < 5 || (rounds < 20 && total < budget) {
+            for (index, weights) in contenders.enumerated() {
+                let elapsed = try call(weights)
+                fastest[index] = min(fastest[index], elapsed)
+                total += elapsed
+            }
+            rounds += 1
         }
-        return fastest * Double(columns) / Double(timed)
+        return fastest.map { $0 * Double(columns) / Double(timed) }
     }
 }

@@ -42,6 +42,9 @@ public final class Plan: @unchecked Sendable {
     public let compilePhases: [(name: String, seconds: Double)]
     /// Things the caller should show the user (an untrusted plan cache...).
     public let warnings: [String]
+    /// Where the kernels' blockings came from: "tuned parameters (file)" or "default
+    /// parameters (why)" (`TuningSession.Source`).
+    public let kernelTuning: String
     public let layers: [PlanLayer]
 
     let steps: [Step]
@@ -54,7 +57,7 @@ public final class Plan: @unchecked Sendable {
 
     init(network: Network, batchSize: Int, execution: ExecutionOptions, steps: [Step], buffers: [BufferSpec],
          memory: MemoryPlan, arena: UnsafeMutableRawPointer, weightBytes: Int, timedLayers: Int, cachedLayers: Int,
-         compileSeconds: Double, compilePhases: [(String, Double)], warnings: [String], vocabulary: Int?) {
+         compileSeconds: Double, compilePhases: [(String, Double)], warnings: [String], kernelTuning: String, vocabulary: Int?) {
         self.network = network
         self.batchSize = batchSize
         self.execution = execution
@@ -71,6 +74,7 @@ public final class Plan: @unchecked Sendable {
         self.compileSeconds = compileSeconds
         self.compilePhases = compilePhases.map { (name: $0.0, seconds: $0.1) }
         self.warnings = warnings
+        self.kernelTuning = kernelTuning
         self.vocabulary = vocabulary
         self.layers = steps.enumerated().map { index, step in
             guard let gemm = step as? GemmStep else {

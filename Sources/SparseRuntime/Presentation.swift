@@ -39,6 +39,7 @@ extension Plan {
         lines.append("")
         lines.append("activation memory (arena, peak): \(mebibytes(peakMemoryBytes)) in \(buffers.count) buffers; prepared weights: \(mebibytes(weightBytes))")
         lines.append("kernel choice: \(weightLayers) weight-layer calls, \(timedLayers) timed now, \(cachedLayers) from the plan cache; plan built in \(String(format: "%.2f", compileSeconds)) s")
+        lines.append("kernel blockings: \(kernelTuning)")
         lines.append("build phases: " + compilePhases.map { String(format: "%@ %.3f s", $0.name, $0.seconds) }.joined(separator: ", "))
         return lines.joined(separator: "\n")
     }
@@ -59,7 +60,12 @@ extension BenchmarkResult {
         lines.append("Peak memory: activations \(mebibytes(peakMemoryBytes)), prepared weights \(mebibytes(weightBytes))")
         lines.append(String(format: "Work per batch: %.3f GFLOP on nonzero weights (%.3f GFLOP dense); measured FMA peak %.1f GFLOP/s",
                             nonzeroFLOPs / 1e9, denseFLOPs / 1e9, peakGFLOPS))
-        lines.append("Plan: built in \(String(format: "%.2f", compileSeconds)) s, \(timedLayers) layer shapes timed, \(cachedLayers) from the plan cache")
+        lines.append("Plan: built in \(String(format: "%.2f", compileSeconds)) s, \(timedLayers) layer shapes timed, \(cachedLayers) from the plan cache"
+                     + (kernelTuning.map { "; kernels: \($0)" } ?? ""))
+        if let startSeconds {
+            lines.append(String(format: "Start: ready to run %.2f s after the command started (network and weights %.2f s, plan %.2f s)",
+                                startSeconds, max(0, startSeconds - compileSeconds), compileSeconds))
+        }
         if let reference = referenceKernel {
             lines.append(String(format: "Whole model: %.1f GFLOP/s = %.1f%% of our dense kernel alone on its largest layer (%@, %@: %.1f GFLOP/s, same run)",
                                 modelGFLOPS, reference.modelFraction * 100, reference.layer, reference.shape, reference.gflops))

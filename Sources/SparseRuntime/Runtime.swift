@@ -12,6 +12,18 @@ public enum ConvolutionSchedule: String, Sendable, CaseIterable {
     case sharedChunks
 }
 
+/// The kernel tuning a plan uses.
+public enum TuningUse: Sendable {
+    /// The kernels' defaults.
+    case none
+    /// This machine's record in the tuning file (nil: `TuningFile.defaultPath()`), when it
+    /// has one for this CPU, ISA and thread count (`sift kernels tune`); else the defaults.
+    /// Never starts a search; `SIFT_TUNING=defaults` means the defaults.
+    case machine(file: String?)
+    /// This record (tests, studies).
+    case given(KernelTuning)
+}
+
 /// How to compile a network.
 public struct RuntimeOptions: Sendable {
     /// Samples per run; every buffer and kernel shape is sized for it.
@@ -32,6 +44,9 @@ public struct RuntimeOptions: Sendable {
     /// Seconds of timing per kernel candidate (at least 3 calls are always timed).
     public var timingSecondsPerCandidate: Double
     public var convolutionSchedule: ConvolutionSchedule = .automatic
+    /// Which kernel tuning (blockings for every candidate kernel, the CSR K block) the
+    /// plan's kernels run with.
+    public var tuning: TuningUse = .machine(file: nil)
 
     public static let maxBatchSize = 1 << 20
     /// Half the L2 of a core as hwloc reports it (512 KiB when it reports none): the block
@@ -82,7 +97,9 @@ public enum Runtime {
         } catch {
             throw RuntimeError.invalidInput("weights do not fit \(network.name): \(RuntimeError(error).message)")
         }
-        phase("validate weights")
+        var warnings = options.planCache?.warnings ?? []
+        let (execution, kernelTuning) = try resolveTuning(options, warnings: &warnings)
+        phase("validate weights, read tuning")
         var graph = try Graph(network, parameters: parameters)
         phase("attach weights")
         try graph.foldBatchNorms()
@@ -103,7 +120,7 @@ public enum Runtime {
 
         let selector = KernelSelector(machine: .current(options.execution), forced: options.forcedFamily,
                                       cache: options.planCache, retune: options.retune,
-                                      secondsPerCandidate: max(0, options.timingSecondsPerCandidate))
+                                      secondsPerCandidate: max(0, options.timingSecondsPerCandidate), tuning: execution.tuning)
         var weightBytes = 0
         for (step, layer) in lowering.pending {
             let perGroup = step.rowsPerGroup * step.reduction
@@ -123,7 +140,9 @@ public enum Runtime {
             }
             step.work.nonzeroFLOPs = 2 * Double(nonzeros) * Double(step.columns)
             do {
-                step.callOptions = try ExecutionOptions(isa: options.execution.isa, threads: step.callThreads(threads))
+                var callOptions = try ExecutionOptions(isa: options.execution.isa, threads: step.callThreads(threads))
+                callOptions.tuning = execution.tuning
+                step.callOptions = callOptions
             } catch {
                 throw RuntimeError(error)
             }
@@ -135,7 +154,6 @@ public enum Runtime {
         try checkMemory(arena: memory.totalBytes, weights: weightBytes, limit: options.memoryLimitBytes, network: network,
                         batch: options.batchSize)
 
-        var warnings = options.planCache?.warnings ?? []
         do {
             try options.planCache?.save()
         } catch {
@@ -151,10 +169,42 @@ public enum Runtime {
            case .embedding(let size, _) = embedding.op {
             vocabulary = size
         }
-        return Plan(network: network, batchSize: options.batchSize, execution: options.execution, steps: lowering.steps,
+        return Plan(network: network, batchSize: options.batchSize, execution: execution, steps: lowering.steps,
                     buffers: lowering.buffers, memory: memory, arena: arena, weightBytes: weightBytes,
                     timedLayers: selector.timedLayers, cachedLayers: selector.cachedLayers,
-                    compileSeconds: Clock.now() - start, compilePhases: phases, warnings: warnings, vocabulary: vocabulary)
+                    compileSeconds: Clock.now() - start, compilePhases: phases, warnings: warnings, kernelTuning: kernelTuning,
+                    vocabulary: vocabulary)
+    }
+
+    /// The execution options with this machine's kernel tuning, if asked for and a tuning
+    /// file has a record for it (no search), and what was used, for the user.
+    private static func resolveTuning(_ options: RuntimeOptions, warnings: inout [String]) throws -> (ExecutionOptions, String) {
+        var execution = options.execution
+        let path: String?
+        switch options.tuning {
+        case .none:
+            execution.tuning = nil
+            return (execution, "default parameters (tuning not used)")
+        case .given(let record):
+            do {
+                try record.validate()
+            } catch {
+                throw RuntimeError(error)
+            }
+            execution.tuning = record
+            return (execution, "tuned parameters (given)")
+        case .machine(let file):
+            path = file
+        }
+        let log = MessageLog()
+        do {
+            let (tuned, source) = try TuningSession.resolve(options.execution, path: path, searchIfMissing: false,
+                                                            warn: { log.append($0) })
+            warnings += log.messages.map { $0.hasPrefix("warning: ") ? String($0.dropFirst(9)) : $0 }
+            return (tuned, source.description)
+        } catch {
+            throw RuntimeError(error)
+        }
     }
 
     private static func checkMemory(arena: Int, weights: Int, limit: Int?, network: Network, batch: Int) throws {
@@ -179,4 +229,12 @@ extension RuntimeError {
         case .invalidArgument(let m), .invalidInput(let m), .unsupported(let m), .memoryLimit(let m), .io(let m): m
         }
     }
+}
+
+/// Collects the messages a `@Sendable` callback reports.
+private final class MessageLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var messages: [String] { lock.withLock { lines } }
 }

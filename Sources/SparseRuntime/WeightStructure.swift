@@ -38,8 +38,12 @@ public struct WeightStructure: Hashable, Sendable {
     /// also "is" 4:15, which no N:M kernel would run well.
     static func detect(_ weights: UnsafeBufferPointer<Float>, rows: Int, columns: Int,
                        declared: SparsityPattern? = nil) throws -> WeightStructure {
+        var groups = [2, 4, 8, 16]
+        if case .nOfM(_, let m)? = declared, !groups.contains(m) { groups.append(m) }
+        groups = groups.filter { $0 >= 2 && $0 <= min(16, KernelCapabilities.nmMaxGroupSize) }
+        let groupBits = groups.reduce(UInt32(0)) { $0 | (1 << UInt32($1)) }
         var result = sk_op_structure()
-        guard sk_op_detect_structure(Int64(rows), Int64(columns), weights.baseAddress, Int64(columns), &result) == 0 else {
+        guard sk_op_detect_structure(Int64(rows), Int64(columns), weights.baseAddress, Int64(columns), groupBits, &result) == 0 else {
             throw RuntimeError.memoryLimit("cannot allocate the \(rows)x\(columns) byte map to detect a weight's structure")
         }
         let nonzeros = Int(result.nonzeros)
@@ -47,9 +51,7 @@ public struct WeightStructure: Hashable, Sendable {
         // (2:4 rather than 4:8: fewer index bits, same work).
         var best: (n: Int, m: Int)?
         let maxima = withUnsafeBytes(of: result.nm_max) { Array($0.bindMemory(to: Int64.self)) }
-        var groups = [2, 4, 8, 16]
-        if case .nOfM(_, let m)? = declared, !groups.contains(m) { groups.append(m) }
-        for m in groups where m <= KernelCapabilities.nmMaxGroupSize {
+        for m in groups {
             let n = max(1, Int(maxima[m]))
             guard n < m else { continue }
             if let current = best, Double(n) / Double(m) >= Double(current.n) / Double(current.m) { continue }

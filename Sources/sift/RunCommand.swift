@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SiftONNX
 import SparseIFT
 import SparseKernels
 import SparseRuntime
@@ -19,14 +20,14 @@ struct RunCommand: ParsableCommand {
 struct RunBenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark",
-        abstract: "Compile a model onto the CPU kernels and benchmark it (or run --input once).",
+        abstract: "Compile a zoo or ONNX model onto the CPU kernels and benchmark it (or run --input once).",
         discussion: """
             Prints throughput, latency (mean, median, std, p90, p99), iterations and a per-layer profile \
             (time, share, GFLOP/s on nonzero weights, % of the measured FMA peak, kernel and runner-up). \
             Kernel decisions are timed once per machine, thread count and layer shape and kept in the plan cache.
             """)
 
-    @OptionGroup var modelOptions: ZooModelArguments
+    @OptionGroup var modelOptions: RunModelArguments
     @OptionGroup var transformOptions: TransformArguments
     @OptionGroup var runtimeOptions: RuntimeArguments
 
@@ -61,6 +62,7 @@ struct RunBenchmarkCommand: ParsableCommand {
     var profileRows: Int = 25
 
     func run() throws {
+        let started = DispatchTime.now().uptimeNanoseconds
         try reportingErrors {
             guard time >= 0, time.isFinite, warmup >= 0, warmup.isFinite else {
                 throw RuntimeError.invalidArgument("--time and --warmup must be non-negative seconds, got \(time) and \(warmup)")
@@ -70,10 +72,7 @@ struct RunBenchmarkCommand: ParsableCommand {
                 throw RuntimeError.invalidArgument("--input and --output go together")
             }
             if let output { try SafeFile.checkOutput(output) }
-            let zooOptions = try modelOptions.zooOptions()
-            let transformed = try transformOptions.run(on: try ModelZoo.build(modelOptions.model, options: zooOptions))
-            let network = transformed.network
-            let parameters = try loadParameters(for: transformed, zooOptions: zooOptions)
+            let (network, parameters) = try loadModel()
             if let input, let output {
                 try runOnce(network, parameters: parameters, input: input, output: output)
                 return
@@ -84,18 +83,44 @@ struct RunBenchmarkCommand: ParsableCommand {
                 print(plan.explain())
                 return
             }
-            let result = try Benchmark.run(plan, input: plan.syntheticInput(),
+            let ready = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            var result = try Benchmark.run(plan, input: plan.syntheticInput(),
                                            options: BenchmarkOptions(seconds: time, warmupSeconds: warmup, referenceKernel: referenceKernel))
+            result.startSeconds = ready
             print(json ? try result.json() : result.table(limit: max(1, profileRows)))
         }
     }
 
-    /// Seeded Kaiming weights, or a `sift weights` directory made for exactly this network
+    /// The network and its weights: an ONNX file as it is, or a (transformed) zoo model with
+    /// seeded Kaiming weights or a `sift weights` directory made for exactly this network
     /// (its manifest, masks and checksums are checked).
-    func loadParameters(for transformed: TransformedNetwork, zooOptions: ModelZoo.Options) throws -> ParameterStore {
-        guard let weights else { return try ParameterStore.initialize(transformed.network, options: .init(seed: seed)) }
-        let identity = WeightsManifest.Identity(model: modelOptions.model, zooOptions: zooOptions, transformed: transformed)
-        return try ParameterStore.load(from: weights, for: transformed.network, identity: identity)
+    func loadModel() throws -> (Network, ParameterStore) {
+        switch (modelOptions.model, modelOptions.onnx) {
+        case (.some, .some):
+            throw RuntimeError.invalidArgument("--model and --onnx are two sources of a network: give one of them")
+        case (nil, nil):
+            throw RuntimeError.invalidArgument("give --model <zoo name> (see `sift models`) or --onnx <file.onnx>")
+        case (nil, .some(let path)):
+            var ignored = modelOptions.zooOnlyOptionsGiven + transformOptions.optionsGiven
+            if weights != nil { ignored.append("--weights") }
+            guard ignored.isEmpty else {
+                throw RuntimeError.invalidArgument(
+                    "\(ignored.joined(separator: ", ")) apply to zoo models; an ONNX model runs as it is (its weights, sparsity and shapes are in the file)")
+            }
+            do {
+                return try ONNXModel.load(path: path)
+            } catch let error as ONNXError {
+                throw RuntimeError.invalidInput("\(path): \(error.description)")
+            }
+        case (.some(let model), nil):
+            let zooOptions = try modelOptions.zooOptions()
+            let transformed = try transformOptions.run(on: try ModelZoo.build(model, options: zooOptions))
+            guard let weights else {
+                return (transformed.network, try ParameterStore.initialize(transformed.network, options: .init(seed: seed)))
+            }
+            let identity = WeightsManifest.Identity(model: model, zooOptions: zooOptions, transformed: transformed)
+            return (transformed.network, try ParameterStore.load(from: weights, for: transformed.network, identity: identity))
+        }
     }
 
     func runOnce(_ network: Network, parameters: ParameterStore, input: String, output: String) throws {
@@ -112,5 +137,50 @@ struct RunBenchmarkCommand: ParsableCommand {
         }
         try SafeFile.write(NPY.encode(y), to: output)
         print("wrote \(output), shape \(y.shape)")
+    }
+}
+
+/// Where `sift run` takes its network from: a zoo model (with the zoo's size options) or an
+/// ONNX file (`--onnx`, the habit of DeepSparse users). Like `ZooModelArguments`, with the
+/// model optional and the zoo's size options unset by default, so that an ONNX run can
+/// refuse them instead of ignoring them.
+struct RunModelArguments: ParsableArguments {
+    @Option(help: "Model from the zoo (see `sift models`).")
+    var model: String?
+
+    @Option(help: "An ONNX model to run instead of a zoo model (from `sift export`, or the operators `sift import` reads).")
+    var onnx: String?
+
+    @Option(parsing: .unconditional, help: "Tokens per sequence for the GPT models (default: 2048).")
+    var sequence: Int?
+
+    @Option(name: .customLong("mlp-widths"), help: "Comma-separated widths of `mlp`, input first (default: 784,1024,1024,1024,10).")
+    var mlpWidths: String?
+
+    @Option(parsing: .unconditional, help: "Transformer blocks of the GPT models (default: the model's own; e.g. 2 for a quick GPT-3-Small-shaped model).")
+    var layers: Int?
+
+    func zooOptions() throws -> ModelZoo.Options {
+        var options = try ZooModelArguments.zooOptions(sequence: sequence ?? 2048, mlpWidths: mlpWidths ?? "784,1024,1024,1024,10")
+        options.layers = layers
+        return options
+    }
+
+    /// The zoo's size options the user gave.
+    var zooOnlyOptionsGiven: [String] {
+        [("--sequence", sequence != nil), ("--mlp-widths", mlpWidths != nil), ("--layers", layers != nil)]
+            .filter(\.1).map(\.0)
+    }
+}
+
+extension TransformArguments {
+    /// The transform options the user set to something other than their defaults (spelled
+    /// out: an unparsed `TransformArguments()` cannot be read).
+    var optionsGiven: [String] {
+        [("--transform", transform != "dense"), ("--sparsity", sparsity != nil), ("--pattern", pattern != "unstructured"),
+         ("--distribution", distribution != "uniform"), ("--parallel-activation", parallelActivation != nil),
+         ("--no-flop-search", noFLOPSearch), ("--transform-shortcuts", transformShortcuts),
+         ("--doped-lowrank", dopedLowRank != "dense")]
+            .filter(\.1).map(\.0)
     }
 }

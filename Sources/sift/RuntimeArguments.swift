@@ -36,6 +36,9 @@ struct RuntimeArguments: ParsableArguments {
     @Option(name: .customLong("convolution-schedule"), help: ArgumentHelp("automatic | perThreadColumns | sharedChunks.", visibility: .hidden))
     var convolutionSchedule: String = "automatic"
 
+    @Option(help: "Kernel tuning file (default: $XDG_CACHE_HOME/sift/kernel-tuning.json, else ~/.cache/...): used when it has this machine's record (`sift kernels tune`), never searched; SIFT_TUNING=defaults skips it.")
+    var tuning: String?
+
     @Flag(name: .customLong("no-bind"), help: "Do not pin threads to cores.")
     var noBind = false
 
@@ -52,6 +55,7 @@ struct RuntimeArguments: ParsableArguments {
                                      forcedFamily: try kernel.map { try KernelFamily(parsingFamily: $0) }, bindThreads: !noBind,
                                      convolutionChunkBytes: chunkBytes)
         options.convolutionSchedule = schedule
+        options.tuning = .machine(file: tuning)
         return options
     }
 

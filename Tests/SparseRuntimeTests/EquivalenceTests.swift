@@ -98,6 +98,32 @@ import SparseKernels
         }
     }
 
+    /// Grouped (not depthwise) convolutions, 3x3 and 1x1 at stride 2, flatten of an image,
+    /// average pooling: what the zoo does not have but an imported network may.
+    @Test func groupedConvolutionsPoolingAndFlatten() throws {
+        var b = NetworkBuilder()
+        var x = try b.add("input", .input(shape: [4, 9, 9]))
+        x = try b.conv("grouped", x, out: 6, kernel: 3, stride: 1, padding: 1, groups: 2, bias: true)
+        x = try b.unary("bn", .batchNorm, x)
+        x = try b.unary("relu", .relu6, x)
+        x = try b.conv("grouped_pointwise", x, out: 4, kernel: 1, stride: 2, groups: 2)
+        x = try b.unary("pool", .avgPool(PoolSpec(kernel: 2, stride: 1)), x)
+        x = try b.unary("flatten", .flatten, x)
+        _ = try b.linear("fc", x, out: 3)
+        let network = try b.build(name: "grouped")
+        let parameters = try Harness.parameters(network)
+        let input = try Small.input(for: network, batch: 3)
+        let expected = try ReferenceExecution.run(network, parameters: parameters, input: input)
+        for threads in [1, 2] {
+            for schedule in [ConvolutionSchedule.perThreadColumns, .sharedChunks] {
+                let plan = try Runtime.compile(network, parameters: parameters,
+                                               options: try Harness.options(batch: 3, threads: threads, chunkBytes: 64, schedule: schedule))
+                let ratio = Tolerance(network).worstRatio(try plan.run(input).values, expected.values)
+                #expect(ratio <= 1, "threads \(threads), \(schedule): error \(ratio)x the tolerance")
+            }
+        }
+    }
+
     /// Same input, same thread count: bit-identical outputs, run after run and plan after plan.
     @Test func runsAreDeterministic() throws {
         let network = try SparseIFT.transform(try Small.resnet(), kind: .parallel, sparsity: 0.75).network

@@ -88,6 +88,48 @@ struct RunCommandTests {
         #expect(zip(y.values, expected.values).allSatisfy { abs($0 - $1) <= 1e-5 * scale })
     }
 
+    /// `sift run --onnx`: an exported Sparse Wide MLP benchmarks like the zoo model (same
+    /// JSON) and runs the user's input to the reference outputs of the same file.
+    @Test func onnxModelsRunLikeZooModels() throws {
+        let onnx = scratch.path("wide.onnx")
+        let model = ["--model", "mlp", "--mlp-widths", "12,16,3", "--transform", "wide", "--sparsity", "0.9"]
+        let export = try SiftProcess.run(["export"] + model + ["--seed", "4", "--onnx", onnx])
+        #expect(export.status == 0, "\(export.standardError)")
+        let bench = try SiftProcess.run(["run", "--onnx", onnx, "--batch-size", "4", "--json"] + quick + cacheArguments)
+        #expect(bench.status == 0, "\(bench.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(bench.standardOutput.utf8)) as? [String: Any])
+        #expect((object["items_per_sec"] as? Double ?? 0) > 0)
+        #expect(object["batch_size"] as? Int == 4)
+        let layers = try #require(object["layers"] as? [[String: Any]])
+        #expect(layers.contains { ($0["kernel"] as? String ?? "").contains("csr") || ($0["kernel"] as? String ?? "").contains("dense") })
+
+        let x = try Tensor(shape: [3, 12], values: (0..<36).map { Float($0 % 5) / 5 - 0.3 })
+        try NPY.write(x, to: scratch.path("x.npy"))
+        let run = try SiftProcess.run(["run", "--onnx", onnx, "--input", scratch.path("x.npy"), "--output", scratch.path("y.npy")]
+                                      + cacheArguments)
+        #expect(run.status == 0, "\(run.standardError)")
+        let reference = try SiftProcess.run(["import", "--onnx", onnx, "--input", scratch.path("x.npy"),
+                                             "--output", scratch.path("expected.npy")])
+        #expect(reference.status == 0, "\(reference.standardError)")
+        let y = try NPY.read(contentsOf: scratch.path("y.npy")), expected = try NPY.read(contentsOf: scratch.path("expected.npy"))
+        #expect(y.shape == [3, 3])
+        let scale = expected.values.map { abs($0) }.max() ?? 1
+        #expect(zip(y.values, expected.values).allSatisfy { abs($0 - $1) <= 1e-5 * scale })
+
+        // Two sources, zoo options on a file, a malformed file: refused, nothing written.
+        let output = scratch.path("never.npy")
+        let io = ["--input", scratch.path("x.npy"), "--output", output] + cacheArguments
+        try expectRefusal(["run", "--onnx", onnx, "--model", "mlp"] + io, mentions: ["--model and --onnx"])
+        try expectRefusal(["run", "--onnx", onnx, "--sparsity", "0.5"] + io, mentions: ["--sparsity", "as it is"])
+        try expectRefusal(["run"] + io, mentions: ["--onnx"])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: onnx))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: scratch.path("truncated.onnx")))
+        try expectRefusal(["run", "--onnx", scratch.path("truncated.onnx")] + io, mentions: ["truncated.onnx", "ONNX"])
+        try Data("not a model at all".utf8).write(to: URL(fileURLWithPath: scratch.path("text.onnx")))
+        try expectRefusal(["run", "--onnx", scratch.path("text.onnx")] + io, mentions: ["text.onnx"])
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
     @Test func badInputIsRefusedAndWritesNothing() throws {
         let output = scratch.path("never.npy")
         try NPY.write(try Tensor(shape: [2, 64], values: [Float](repeating: .nan, count: 128)), to: scratch.path("nan.npy"))

@@ -97,6 +97,7 @@ typedef struct sk_op_conv_gemm {
     int64_t groups, rows_per_group, reduction;
     const void *const *weights;    /* one prepared matrix per group (all of `kernel`'s family) */
     int kernel;                    /* registry index */
+    sk_params params;              /* the kernel's blocking (zeros: its defaults) */
     const float *bias;             /* groups * rows_per_group, or NULL */
     const float *residual;         /* like y, or NULL */
     sk_activation activation;
@@ -160,12 +161,14 @@ void sk_op_add_positions(int64_t dim, int64_t tokens, int64_t batch, const float
  * the kernels its actual mask can run. Any shape: the last group along K and the edge
  * blocks may be short (the kernels store them padded).
  *   nonzeros;
- *   nm_max[m] for m in 2..16: the most nonzeros in any group of m consecutive weights
- *     along K (the last group holds k % m when m does not divide k): the matrix is
- *     nm_max[m]:m (entries 0 and 1 unused);
+ *   nm_max[m] for the m in 2..16 whose bit is set in nm_groups: the most nonzeros in any
+ *     group of m consecutive weights along K (the last group holds k % m when m does not
+ *     divide k): the matrix is nm_max[m]:m (-1 for the m not asked for);
  *   blocks[i][j]: nonzero blocks of SK_OP_BLOCK_EDGES[i] rows x SK_OP_BLOCK_EDGES[j]
  *     columns, and block_area[i][j] the in-bounds entries they cover: the block shape is
- *     exact for the mask when block_area == nonzeros (every stored block is full). */
+ *     exact for the mask when block_area == nonzeros (every stored block is full). Both
+ *     are -1 for a shape known not to be exact without counting it all (a shape it
+ *     contains is not exact, or its area passed the nonzeros). */
 #define SK_OP_BLOCK_EDGE_COUNT 6
 typedef struct sk_op_structure {
     int64_t nonzeros;
@@ -176,7 +179,8 @@ typedef struct sk_op_structure {
 /* The block edges counted (those the BSR kernels support): 1, 2, 4, 8, 16, 32. */
 int64_t sk_op_block_edge(int index);
 /* Returns 0, or -1 when the scratch (2 x rows x k bytes) cannot be allocated. */
-int sk_op_detect_structure(int64_t rows, int64_t k, const float *w, int64_t ldw, sk_op_structure *out);
+int sk_op_detect_structure(int64_t rows, int64_t k, const float *w, int64_t ldw, uint32_t nm_groups,
+                           sk_op_structure *out);
 
 /* ---- Layout changes -------------------------------------------------------------------- */
 

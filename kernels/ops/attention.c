@@ -1,18 +1,15 @@
 /* Fused multi-head attention: one (sample, head) pair at a time, pairs split over
  * threads, each thread with its own tokens x tokens score buffer. Fusing the three IR
- * nodes (scores, softmax, context) keeps the T x T scores of one head in one thread's
- * scratch instead of materialising [batch, heads, T, T] (12.9 GB for GPT-3 Small at
- * batch 64, T = 2048). */
+ * nodes (scores, softmax, context) keeps the scores of one head and one block of queries
+ * in one thread's scratch instead of materialising [batch, heads, T, T] (12.9 GB for
+ * GPT-3 Small at batch 64, T = 2048). */
 #include "ops_internal.h"
 
 typedef void (*head_fn)(const sk_op_attention_head *);
 
-/* Per thread: the T x T scores plus the column maxima and sums, each rounded up to a
- * whole number of 64-byte lines. */
+/* Per thread: the T x block scores plus the column maxima and sums of a query block. */
 static int64_t per_thread_floats(int64_t tokens) {
-    int64_t scores = (tokens * tokens + 15) / 16 * 16;
-    int64_t column = (tokens + 15) / 16 * 16;
-    return scores + 2 * column;
+    return tokens * SK_OP_ATTENTION_QUERY_BLOCK + 2 * SK_OP_ATTENTION_QUERY_BLOCK;
 }
 
 int64_t sk_op_attention_scratch_floats(int64_t tokens, int threads) {
@@ -27,7 +24,7 @@ void sk_op_attention(int64_t width, int64_t heads, int64_t tokens, int64_t batch
                                         : sk_op_attention_head__scalar;
     const int64_t head_dim = width / heads, pairs = batch * heads;
     const int64_t own = per_thread_floats(tokens);
-    const int64_t column = (tokens + 15) / 16 * 16;
+    const int64_t column = SK_OP_ATTENTION_QUERY_BLOCK;
     if (threads < 1) threads = 1;
     if (threads > pairs) threads = (int)pairs;
 #pragma omp parallel num_threads(threads)

@@ -1,11 +1,11 @@
-/* AVX-512 attention of one (sample, head); algorithm and summation order as the scalar
- * reference (attention_scalar.c).
- * Both products are register-tiled 8 rows x 32 columns (16 zmm accumulators): per
+/* AVX512 attention of one (sample, head); algorithm and summation order as the scalar
+ * reference (attention_scalar.c), query block by query block.
+ * Both products are register-tiled 8 rows x 32 columns (16 accumulators): per
  * reduction step 2 vector loads and 8 broadcasts feed 16 FMAs.
  *   scores:  rows = keys j, columns = queries i, reduction over d; the broadcast operand
- *            k[d][j..j+7] is contiguous. Causal: tiles left of the diagonal are skipped.
+ *            k[d][j..] is contiguous. Causal: tiles left of the diagonal are skipped.
  *   context: rows = features d, columns = queries i, reduction over keys j; causal tiles
- *            stop at the tile's last query (P[j][i] = 0 for j > i). */
+ *            stop at the tile's last query (the scores there are 0 for j > i). */
 #include "ops_internal.h"
 #include <immintrin.h>
 #include "../common/sk_activation_avx512.h"
@@ -14,15 +14,16 @@ SK_BEGIN_AVX512
 #include "vec_avx512.h"
 
 #define ROWS 8
+#define QB SK_OP_ATTENTION_QUERY_BLOCK
 
-static void scores(const sk_op_attention_head *a) {
-    const int64_t T = a->tokens, dh = a->head_dim, ld = a->ld;
+static void scores(const sk_op_attention_head *a, int64_t q0, int64_t q1, int64_t keys) {
+    const int64_t dh = a->head_dim, ld = a->ld;
     const __m512 scale = _mm512_set1_ps(a->scale);
-    for (int64_t j0 = 0; j0 < T; j0 += ROWS) {
-        int64_t rows = sk_op_min(ROWS, T - j0), lane[ROWS];
+    for (int64_t j0 = 0; j0 < keys; j0 += ROWS) {
+        int64_t rows = sk_op_min(ROWS, keys - j0), lane[ROWS];
         for (int r = 0; r < ROWS; r++) lane[r] = r < rows ? r : 0; /* padding rows repeat row 0, never stored */
-        for (int64_t i0 = a->causal ? (j0 & ~(int64_t)15) : 0; i0 < T; i0 += 32) {
-            __mmask16 m0 = sk_mask16(T - i0), m1 = sk_mask16(T - i0 - 16);
+        for (int64_t i0 = sk_op_max(q0, a->causal ? (j0 & ~(int64_t)15) : q0); i0 < q1; i0 += 32) {
+            __mmask16 m0 = sk_mask16(q1 - i0), m1 = sk_mask16(q1 - i0 - 16);
             __m512 acc[ROWS][2];
             for (int r = 0; r < ROWS; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
             for (int64_t d = 0; d < dh; d++) {
@@ -35,7 +36,7 @@ static void scores(const sk_op_attention_head *a) {
                 }
             }
             for (int r = 0; r < rows; r++) {
-                float *dst = a->st + (j0 + r) * T + i0;
+                float *dst = a->st + (j0 + r) * QB + (i0 - q0);
                 _mm512_mask_storeu_ps(dst, m0, _mm512_mul_ps(acc[r][0], scale));
                 _mm512_mask_storeu_ps(dst + 16, m1, _mm512_mul_ps(acc[r][1], scale));
             }
@@ -43,29 +44,27 @@ static void scores(const sk_op_attention_head *a) {
     }
 }
 
-static void softmax_columns(const sk_op_attention_head *a) {
-    const int64_t T = a->tokens;
-    for (int64_t i = 0; i < T; i += 16) {
-        __mmask16 m = sk_mask16(T - i);
+static void softmax_columns(const sk_op_attention_head *a, int64_t q0, int64_t q1, int64_t keys) {
+    const int64_t width = q1 - q0;
+    for (int64_t i = 0; i < width; i += 16) {
+        __mmask16 m = sk_mask16(width - i);
         _mm512_mask_storeu_ps(a->colmax + i, m, _mm512_set1_ps(-INFINITY));
         _mm512_mask_storeu_ps(a->colsum + i, m, _mm512_setzero_ps());
     }
-    for (int64_t j = 0; j < T; j++) {
-        const float *row = a->st + j * T;
-        for (int64_t i = a->causal ? j : 0; i < T; i += 16) {
-            __mmask16 m = sk_mask16(T - i);
+    for (int64_t j = 0; j < keys; j++) {
+        const float *row = a->st + j * QB;
+        for (int64_t i = sk_op_max(0, (a->causal ? j : 0) - q0); i < width; i += 16) {
+            __mmask16 m = sk_mask16(width - i);
             __m512 best = _mm512_max_ps(_mm512_maskz_loadu_ps(m, a->colmax + i), _mm512_maskz_loadu_ps(m, row + i));
             _mm512_mask_storeu_ps(a->colmax + i, m, best);
         }
     }
-    for (int64_t j = 0; j < T; j++) {
-        float *row = a->st + j * T;
-        if (a->causal) {
-            int64_t from = sk_op_max(0, j - SK_OP_ATTENTION_MARGIN);
-            memset(row + from, 0, (size_t)(j - from) * sizeof(float));
-        }
-        for (int64_t i = a->causal ? j : 0; i < T; i += 16) {
-            __mmask16 m = sk_mask16(T - i);
+    for (int64_t j = 0; j < keys; j++) {
+        float *row = a->st + j * QB;
+        const int64_t first = sk_op_max(0, (a->causal ? j : 0) - q0);
+        if (first > 0) memset(row, 0, (size_t)sk_op_min(first, width) * sizeof(float)); /* queries i < j */
+        for (int64_t i = first; i < width; i += 16) {
+            __mmask16 m = sk_mask16(width - i);
             __m512 e = sk_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + i), _mm512_maskz_loadu_ps(m, a->colmax + i)));
             _mm512_mask_storeu_ps(row + i, m, e);
             _mm512_mask_storeu_ps(a->colsum + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, a->colsum + i), e));
@@ -73,20 +72,20 @@ static void softmax_columns(const sk_op_attention_head *a) {
     }
 }
 
-static void context(const sk_op_attention_head *a) {
+static void context(const sk_op_attention_head *a, int64_t q0, int64_t q1) {
     const int64_t T = a->tokens, dh = a->head_dim, ld = a->ld;
     const __m512 one = _mm512_set1_ps(1.0f);
     for (int64_t d0 = 0; d0 < dh; d0 += ROWS) {
         int64_t rows = sk_op_min(ROWS, dh - d0);
         const float *vrow[ROWS];
         for (int r = 0; r < ROWS; r++) vrow[r] = a->v + (d0 + (r < rows ? r : 0)) * ld;
-        for (int64_t i0 = 0; i0 < T; i0 += 32) {
-            __mmask16 m0 = sk_mask16(T - i0), m1 = sk_mask16(T - i0 - 16);
-            int64_t end = a->causal ? sk_op_min(T, i0 + 32) : T;
+        for (int64_t i0 = q0; i0 < q1; i0 += 32) {
+            __mmask16 m0 = sk_mask16(q1 - i0), m1 = sk_mask16(q1 - i0 - 16);
+            int64_t end = a->causal ? sk_op_min(q1, i0 + 32) : T;
             __m512 acc[ROWS][2];
             for (int r = 0; r < ROWS; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
             for (int64_t j = 0; j < end; j++) {
-                const float *pj = a->st + j * T + i0;
+                const float *pj = a->st + j * QB + (i0 - q0);
                 __m512 b0 = _mm512_maskz_loadu_ps(m0, pj), b1 = _mm512_maskz_loadu_ps(m1, pj + 16);
                 for (int r = 0; r < ROWS; r++) {
                     __m512 w = _mm512_set1_ps(vrow[r][j]);
@@ -94,8 +93,9 @@ static void context(const sk_op_attention_head *a) {
                     acc[r][1] = _mm512_fmadd_ps(w, b1, acc[r][1]);
                 }
             }
-            __m512 inv0 = _mm512_div_ps(one, _mm512_mask_loadu_ps(one, m0, a->colsum + i0));
-            __m512 inv1 = _mm512_div_ps(one, _mm512_mask_loadu_ps(one, m1, a->colsum + i0 + 16));
+            /* Masked lanes read as 1, so no division by zero is ever computed. */
+            __m512 inv0 = _mm512_div_ps(one, _mm512_mask_loadu_ps(one, m0, a->colsum + (i0 - q0)));
+            __m512 inv1 = _mm512_div_ps(one, _mm512_mask_loadu_ps(one, m1, a->colsum + (i0 - q0) + 16));
             for (int r = 0; r < rows; r++) {
                 float *dst = a->out + (d0 + r) * ld + i0;
                 _mm512_mask_storeu_ps(dst, m0, _mm512_mul_ps(acc[r][0], inv0));
@@ -106,9 +106,12 @@ static void context(const sk_op_attention_head *a) {
 }
 
 void sk_op_attention_head__avx512(const sk_op_attention_head *a) {
-    scores(a);
-    softmax_columns(a);
-    context(a);
+    for (int64_t q0 = 0; q0 < a->tokens; q0 += QB) {
+        const int64_t q1 = sk_op_min(a->tokens, q0 + QB), keys = a->causal ? q1 : a->tokens;
+        scores(a, q0, q1, keys);
+        softmax_columns(a, q0, q1, keys);
+        context(a, q0, q1);
+    }
 }
 
 SK_END_ISA

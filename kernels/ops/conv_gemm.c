@@ -31,7 +31,7 @@ int sk_op_conv_gemm_run(const sk_op_conv_gemm *c, sk_isa isa, int threads) {
                     .activation = c->activation,
                 };
                 failed |= sk_kernel_run(c->kernel, c->weights[group], width, patches, width,
-                                        c->y + row0 * c->columns + start, c->columns, &ep, NULL, 1) != 0;
+                                        c->y + row0 * c->columns + start, c->columns, &ep, &c->params, 1) != 0;
             }
         }
     }

@@ -143,7 +143,7 @@ final class GemmStep: Step {
             var call = sk_op_conv_gemm(
                 geometry: convolution.cValue, batch: Int64(batch), x: x, ldx: Int64(inputColumns), groups: Int64(groups),
                 rows_per_group: Int64(rowsPerGroup), reduction: Int64(reduction), weights: weights.baseAddress,
-                kernel: Int32(kernels[0].kernel.index), bias: bias.map { UnsafePointer($0) }, residual: residual,
+                kernel: Int32(kernels[0].kernel.index), params: kernels[0].blockingCValue, bias: bias.map { UnsafePointer($0) }, residual: residual,
                 activation: activation.kernelCValue, y: y, columns: Int64(columns), chunk: Int64(chunkColumns),
                 scratch: patches)
             return sk_op_conv_gemm_run(&call, context.isa.runtimeCValue, Int32(context.threads))
