@@ -49,10 +49,12 @@ public final class PlanCache: @unchecked Sendable {
         }
     }
 
-    /// `$XDG_CACHE_HOME/sift/plans.json`, else `$HOME/.cache/sift/plans.json`.
+    /// `$XDG_CACHE_HOME/sift/plans.json`, else `$HOME/.cache/sift/plans.json`. A relative
+    /// `XDG_CACHE_HOME` is ignored, as the XDG specification says (and as the kernel tuning
+    /// file does): a cache must not land in whatever directory sift happens to run in.
     public static var defaultPath: String? {
         let environment = ProcessInfo.processInfo.environment
-        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return "\(xdg)/sift/plans.json" }
+        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") { return "\(xdg)/sift/plans.json" }
         if let home = environment["HOME"], !home.isEmpty { return "\(home)/.cache/sift/plans.json" }
         return nil
     }

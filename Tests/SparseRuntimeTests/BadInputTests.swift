@@ -53,6 +53,24 @@ import SparseKernels
         #expect(refusal { _ = try plan.run(wrongShape) }?.description.contains("batch 2") == true)
     }
 
+    /// Finite weights so large that fc1 overflows: inf - inf gives NaN, and the ReLU fused
+    /// after fc1 must pass it on (a silent 0 would let `sift run --input` write a plausible
+    /// output), so the output is non-finite and the CLI refuses to write it.
+    @Test func anOverflowInsideTheNetworkReachesTheOutput() throws {
+        let network = try Small.mlp()
+        var parameters = try Harness.parameters(network)
+        var weight = parameters["fc1.weight"]!
+        weight.values = weight.values.indices.map { $0 % 2 == 0 ? 3e38 : -3e38 }
+        parameters["fc1.weight"] = weight
+        for isa in Machine.supportedISAs {
+            for family in [KernelFamily.dense, .csr] {
+                let plan = try Runtime.compile(network, parameters: parameters, options: try Harness.options(batch: 2, isa: isa, forced: family))
+                let output = try plan.run(try Small.input(for: network, batch: 2))
+                #expect(output.values.contains { !$0.isFinite }, "\(isa) \(family): the overflow vanished")
+            }
+        }
+    }
+
     @Test func tokenIdsOutsideTheVocabulary() throws {
         let network = try Small.gpt()
         let plan = try Runtime.compile(network, parameters: try Harness.parameters(network), options: try Harness.options(batch: 1))

@@ -67,9 +67,10 @@ static inline float sk_gelu_scalar(float v) {
 
 static inline float sk_activate_scalar(float v, int activation) {
     switch (activation) {
-    /* written as the vector max/min behave: -0 and NaN give +0 */
-    case 1: return v > 0.0f ? v : 0.0f;                       /* ReLU */
-    case 2: { const float r = v > 0.0f ? v : 0.0f; return r < 6.0f ? r : 6.0f; } /* ReLU6 */
+    /* written as the vector max(0, v) and min(6, ·) behave, bit for bit: a NaN passes
+     * through (an overflow upstream must not come out as a silent 0), -0 stays -0 */
+    case 1: return 0.0f > v ? 0.0f : v;                       /* ReLU */
+    case 2: { const float r = 0.0f > v ? 0.0f : v; return 6.0f < r ? 6.0f : r; } /* ReLU6 */
     case 3: return sk_gelu_scalar(v);                          /* GELU */
     default: return v;
     }

@@ -35,8 +35,9 @@ static __attribute__((noinline, unused)) __m256 sk_gelu_ymm(__m256 v) {
 
 static inline __m256 sk_activate_ymm(__m256 v, int activation) {
     switch (activation) {
-    case 1: return _mm256_max_ps(v, _mm256_setzero_ps());
-    case 2: return _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(6.0f));
+    /* max/min return their second operand when either is NaN: v second, so NaN passes */
+    case 1: return _mm256_max_ps(_mm256_setzero_ps(), v);
+    case 2: return _mm256_min_ps(_mm256_set1_ps(6.0f), _mm256_max_ps(_mm256_setzero_ps(), v));
     case 3: return sk_gelu_ymm(v);
     default: return v;
     }

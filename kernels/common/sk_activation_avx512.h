@@ -38,8 +38,9 @@ static __attribute__((noinline, unused)) __m512 sk_gelu_zmm(__m512 v) {
 /* The activation of sk_epilogue (an sk_activation value). */
 static inline __m512 sk_activate_zmm(__m512 v, int activation) {
     switch (activation) {
-    case 1: return _mm512_max_ps(v, _mm512_setzero_ps());
-    case 2: return _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
+    /* max/min return their second operand when either is NaN: v second, so NaN passes */
+    case 1: return _mm512_max_ps(_mm512_setzero_ps(), v);
+    case 2: return _mm512_min_ps(_mm512_set1_ps(6.0f), _mm512_max_ps(_mm512_setzero_ps(), v));
     case 3: return sk_gelu_zmm(v);
     default: return v;
     }
