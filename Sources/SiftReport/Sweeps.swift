@@ -211,7 +211,7 @@ public struct SweepRunner {
 
     /// Measures the shard's product points with the kernel benchmark (`sift kernels
     /// bench`'s code): one benchmark run per shape, so every sparse kernel is timed against
-    /// the dense GEMM measured in the same run on the same shape, ISA and threads.
+    /// the dense GEMM on the same shape, ISA and threads, their samples interleaved.
     public func cpuProducts(_ plan: SweepPlan<ProductPoint>) throws -> CSVTable {
         let work = plan.work(for: shard)
         progress.phase("\(ReportSweep.cpuProducts.title): \(work.count) points, our kernels, \(options.isa) × \(options.threads) threads")
@@ -252,6 +252,11 @@ public struct SweepRunner {
             benchmark.sparsities = sparsities.isEmpty ? [0.5] : sparsities
             benchmark.nmPatterns = nm
             benchmark.blockPatterns = blocks
+            // Every sparse kernel timed sample by sample against the dense one: a single
+            // dense measurement taken first made every speedup of one run drift together
+            // (one run on a quiet machine measured dense at half its speed and printed
+            // speedups above the ideal).
+            benchmark.paired = true
             progress.step(done, of: work.count, "cpu product \(shape): dense + \(sparse.count) sparse kernels")
             let results = try benchmark.run(peakGFLOPS: peak)
             done += items.count
