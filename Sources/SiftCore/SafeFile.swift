@@ -22,8 +22,9 @@ public enum SafeFile {
     /// Largest file `read` loads (16 GiB: every float64 array the toolkit accepts).
     public static let maxReadBytes = SizeLimits.floats * 8 + (1 << 20)
 
-    /// The whole content of a regular file.
-    public static func read(_ path: String) throws(SiftCoreError) -> [UInt8] {
+    /// The whole content of a regular file of at most `maxBytes` bytes (checked before
+    /// anything is read).
+    public static func read(_ path: String, maxBytes: Int = maxReadBytes) throws(SiftCoreError) -> [UInt8] {
         guard !path.isEmpty else { throw .io("no file name given") }
         // O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
@@ -35,8 +36,8 @@ public enum SafeFile {
             throw .io("cannot read \(path): it is \(kind.phrase), not a regular file")
         }
         let size = Int(status.st_size)
-        guard size <= maxReadBytes else {
-            throw .io("cannot read \(path): \(size) bytes is more than the \(maxReadBytes)-byte limit")
+        guard size <= maxBytes else {
+            throw .io("cannot read \(path): \(size) bytes is more than the \(maxBytes)-byte limit")
         }
         var bytes = [UInt8](repeating: 0, count: size)
         var offset = 0

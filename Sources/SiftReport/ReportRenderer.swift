@@ -230,10 +230,7 @@ public struct ReportRenderer {
             group.rows.first { $0["transform"] == "dense" && Double($0["sparsity"] ?? "") == 0 }
                 .flatMap { Double($0["utilisation"] ?? "") } ?? 0
         }
-        var accelerator = acceleratorGroups.first
-        for group in acceleratorGroups where denseUtilisation(group) > accelerator.map(denseUtilisation) ?? 0 {
-            accelerator = group
-        }
+        let accelerator = acceleratorGroups.max { denseUtilisation($0) < denseUtilisation($1) }
         var panels: [LinePlot] = []
         if let cpu {
             var plot = LinePlot(

@@ -1,5 +1,6 @@
 import Foundation
 internal import CSparseKernels
+import SiftCore
 
 /// Blocking and kernel choices measured on one machine for one ISA and thread count (the
 /// tuner's result, `KernelTuner`), in the spirit of FFTW's wisdom: searched once, kept in
@@ -142,13 +143,9 @@ public struct TuningFile: Codable, Equatable, Sendable {
     /// Where tuning is kept by default: `$XDG_CACHE_HOME/sift/kernel-tuning.json`, else
     /// `~/.cache/sift/kernel-tuning.json`.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let cache: String
-        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") {
-            cache = xdg
-        } else {
-            cache = (environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()) + "/.cache"
-        }
-        return cache + "/sift/kernel-tuning.json"
+        // Without HOME, the account's home directory as Foundation finds it.
+        let directory = CacheDirectory.path(environment: environment) ?? NSHomeDirectory() + "/.cache/sift"
+        return directory + "/kernel-tuning.json"
     }
 
     /// What reading a tuning file for one key gave.

@@ -1,5 +1,6 @@
 import Foundation
 import SparseKernels
+import SiftCore
 
 /// Kernel decisions kept between runs, like FFTW's wisdom: for each (machine, layer
 /// shape, weight structure) the format chosen and the seconds each candidate took.
@@ -49,14 +50,9 @@ public final class PlanCache: @unchecked Sendable {
         }
     }
 
-    /// `$XDG_CACHE_HOME/sift/plans.json`, else `$HOME/.cache/sift/plans.json`. A relative
-    /// `XDG_CACHE_HOME` is ignored, as the XDG specification says (and as the kernel tuning
-    /// file does): a cache must not land in whatever directory sift happens to run in.
+    /// `plans.json` in sift's cache directory (`CacheDirectory`, shared with the kernel tuning file).
     public static var defaultPath: String? {
-        let environment = ProcessInfo.processInfo.environment
-        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") { return "\(xdg)/sift/plans.json" }
-        if let home = environment["HOME"], !home.isEmpty { return "\(home)/.cache/sift/plans.json" }
-        return nil
+        CacheDirectory.path(environment: ProcessInfo.processInfo.environment).map { $0 + "/plans.json" }
     }
 
     public var count: Int { lock.withLock { entries.count } }

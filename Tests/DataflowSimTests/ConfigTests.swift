@@ -108,6 +108,7 @@ struct ConfigTests {
             ("missing.json", "{\"format_version\": 1, \"name\": \"x\", \"parameters\": {}}", "missing parameter(s) mesh.width"),
             ("cycle.json", "{\"format_version\": 1, \"name\": \"x\", \"extends\": \"cycle.json\"}", "cycle"),
             ("unknownkey.json", "{\"format_version\": 1, \"name\": \"x\", \"colour\": 3}", "unknown top-level key 'colour'"),
+            ("huge.json", String(repeating: " ", count: (4 << 20) + 1) + "{}", "byte limit"),
             ("orphan.json", "{\"format_version\": 1, \"name\": \"x\", \"extends\": \"no-such-parent.json\"}", "no-such-parent.json: No such file"),
         ] {
             let path = try folder.write(name, text)

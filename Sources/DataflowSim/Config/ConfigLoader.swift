@@ -226,15 +226,9 @@ public enum ConfigLoader {
     static func readDocument(_ path: String) throws -> [String: JSONValue] {
         let data: Data
         do {
-            // Size first, so a huge file is refused before it is read; SafeFile then
-            // refuses anything but a regular file and names the cause of every failure.
-            if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-               let size = attributes[.size] as? NSNumber, size.intValue > maximumFileBytes {
-                throw SimulatorError.unreadableConfig("\(path) is larger than \(maximumFileBytes) bytes")
-            }
-            data = Data(try SafeFile.read(path))
-        } catch let error as SimulatorError {
-            throw error
+            // SafeFile refuses anything but a regular file, and a file over the limit before
+            // reading it, and names the cause of every failure.
+            data = Data(try SafeFile.read(path, maxBytes: maximumFileBytes))
         } catch {
             throw SimulatorError.unreadableConfig("config \(error)")
         }
