@@ -298,11 +298,11 @@ struct PipelinedFunctionalTests {
         let x = MaskSource.values(count: 32 * 5, seed: 1, stream: "x")
         var wrong = w
         wrong[7 * 32 + 3] += 0.25
-        let expected = FunctionalPipelined.product(w, x, rows: 24, reduction: 32, positions: 5)
+        let expected = Functional.product(w, x, rows: 24, reduction: 32, positions: 5)
         let right = FunctionalPipelined.run(stage, .forward, weights: w, streamed: x, positions: 5, machine: machine).output
         let bad = FunctionalPipelined.run(stage, .forward, weights: wrong, streamed: x, positions: 5, machine: machine).output
-        #expect(FunctionalPipelined.check(right, against: expected).passed)
-        #expect(!FunctionalPipelined.check(bad, against: expected).passed)
+        #expect(Functional.check(right, against: expected).passed)
+        #expect(!Functional.check(bad, against: expected).passed)
     }
 
     @Test func networksItCannotRunAreRefused() throws {

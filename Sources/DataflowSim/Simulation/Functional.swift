@@ -33,11 +33,7 @@ enum Functional {
         case .forward, .inputGradient:
             // The input gradient is the same dataflow on the transposed weight.
             let (rows, reduction) = pass == .forward ? (m, k) : (k, m)
-            var oriented = weights
-            if pass == .inputGradient {
-                oriented = [Float](repeating: 0, count: m * k)
-                for row in 0..<m { for column in 0..<k { oriented[column * m + row] = weights[row * k + column] } }
-            }
+            let oriented = pass == .forward ? weights : transpose(weights, rows: m, columns: k)
             let orientedMask = mask.map { pass == .forward ? $0 : $0.transposed() }
             let input = MaskSource.values(count: reduction * n, seed: seed, stream: "functional.input")
             let task = ProductTask(layer: "functional", pass: pass, label: pass.rawValue, op: .axpy, outRows: rows,
@@ -46,8 +42,7 @@ enum Functional {
                                    isWeightGradient: false, sparsity: 0, pattern: "",
                                    grid: mask == nil ? .none : .of(pattern, transposed: pass == .inputGradient))
             let output = try runStrips(task, weights: oriented, input: input, machine: machine, seed: seed)
-            return compare(output, reference(oriented, input, rows: rows, reduction: reduction, n: n),
-                           scale: scale(oriented, input, rows: rows, reduction: reduction, n: n), reduction: reduction)
+            return check(output, against: product(oriented, input, rows: rows, reduction: reduction, positions: n))
         case .weightGradient:
             // dW (m×k) at the mask's non-zeros = dY (m×n) · Xᵀ (n×k).
             let outputGradient = MaskSource.values(count: m * n, seed: seed, stream: "functional.output_gradient")
@@ -57,46 +52,57 @@ enum Functional {
                                    isWeightGradient: true, sparsity: 0, pattern: "",
                                    grid: mask == nil ? .none : .of(pattern, transposed: false))
             let output = try runGradientStrips(task, outputGradient: outputGradient, input: input, machine: machine, seed: seed)
-            var expected = [Double](repeating: 0, count: m * k)
-            var bound = 0.0
-            for row in 0..<m {
-                for column in 0..<k where mask?.contains(row: row, column: column) ?? true {
-                    var sum = 0.0
-                    var magnitude = 0.0
-                    for position in 0..<n {
-                        let product = Double(outputGradient[row * n + position]) * Double(input[column * n + position])
-                        sum += product
-                        magnitude += abs(product)
-                    }
-                    expected[row * k + column] = sum
-                    bound = max(bound, magnitude)
+            return check(output, against: weightGradient(outputGradient, input, mask: mask, rows: m, reduction: k, positions: n))
+        }
+    }
+
+    /// The plain product `A (rows × reduction) · B (reduction × positions)` in Double, and
+    /// the largest sum of magnitudes of one output (the tolerance's scale).
+    static func product(_ a: [Float], _ b: [Float], rows: Int, reduction: Int, positions: Int) -> (values: [Double], scale: Double, reduction: Int) {
+        var values = [Double](repeating: 0, count: rows * positions)
+        var magnitudes = [Double](repeating: 0, count: rows * positions)
+        for row in 0..<rows {
+            for inner in 0..<reduction where a[row * reduction + inner] != 0 {
+                let weight = Double(a[row * reduction + inner])
+                for position in 0..<positions {
+                    let term = weight * Double(b[inner * positions + position])
+                    values[row * positions + position] += term
+                    magnitudes[row * positions + position] += abs(term)
                 }
             }
-            return compare(output, expected, scale: bound, reduction: n)
         }
+        return (values, magnitudes.max() ?? 0, reduction)
     }
 
-    static func reference(_ weights: [Float], _ input: [Float], rows: Int, reduction: Int, n: Int) -> [Double] {
-        var output = [Double](repeating: 0, count: rows * n)
+    /// dW = dY·Xᵀ at the mask's non-zeros, in Double.
+    static func weightGradient(_ dY: [Float], _ x: [Float], mask: MaskBits?, rows: Int, reduction: Int,
+                               positions: Int) -> (values: [Double], scale: Double, reduction: Int) {
+        var values = [Double](repeating: 0, count: rows * reduction)
+        var scale = 0.0
         for row in 0..<rows {
-            for inner in 0..<reduction where weights[row * reduction + inner] != 0 {
-                let weight = Double(weights[row * reduction + inner])
-                for position in 0..<n { output[row * n + position] += weight * Double(input[inner * n + position]) }
-            }
-        }
-        return output
-    }
-
-    static func scale(_ weights: [Float], _ input: [Float], rows: Int, reduction: Int, n: Int) -> Double {
-        var largest = 0.0
-        for row in 0..<rows {
-            for position in 0..<n {
+            for inner in 0..<reduction where mask?.contains(row: row, column: inner) ?? true {
                 var sum = 0.0
-                for inner in 0..<reduction { sum += abs(Double(weights[row * reduction + inner]) * Double(input[inner * n + position])) }
-                largest = max(largest, sum)
+                var magnitude = 0.0
+                for position in 0..<positions {
+                    let term = Double(dY[row * positions + position]) * Double(x[inner * positions + position])
+                    sum += term
+                    magnitude += abs(term)
+                }
+                values[row * reduction + inner] = sum
+                scale = max(scale, magnitude)
             }
         }
-        return largest
+        return (values, scale, positions)
+    }
+
+    static func check(_ actual: [Float], against expected: (values: [Double], scale: Double, reduction: Int)) -> FunctionalResult {
+        compare(actual, expected.values, scale: expected.scale, reduction: expected.reduction)
+    }
+
+    static func transpose(_ values: [Float], rows: Int, columns: Int) -> [Float] {
+        var result = [Float](repeating: 0, count: values.count)
+        for row in 0..<rows { for column in 0..<columns { result[column * rows + row] = values[row * columns + column] } }
+        return result
     }
 
     static func compare(_ actual: [Float], _ expected: [Double], scale: Double, reduction: Int) -> FunctionalResult {

@@ -124,7 +124,7 @@ public enum FunctionalPipelined {
         for node in network.nodes {
             switch node.op {
             case .input:
-                values[node.id] = transpose(input, rows: batch, columns: features)
+                values[node.id] = Functional.transpose(input, rows: batch, columns: features)
             case .linear(let linear):
                 guard let stage = stages[node.name], let x = node.inputs.first.map({ values[$0] }) else { continue }
                 // The layer's weight with its mask applied (what ReferenceExecution uses).
@@ -135,7 +135,7 @@ public enum FunctionalPipelined {
                 let bias = parameters["\(node.name).bias"]?.values
                 checks.append(PipelinedCheck(
                     name: "\(node.name) forward",
-                    result: check(y, against: product(w, x, rows: linear.outFeatures, reduction: linear.inFeatures, positions: batch)),
+                    result: Functional.check(y, against: Functional.product(w, x, rows: linear.outFeatures, reduction: linear.inFeatures, positions: batch)),
                     streamed: x.count, skippedZeros: skipped))
                 if let bias {
                     for row in 0..<linear.outFeatures { for sample in 0..<batch { y[row * batch + sample] += bias[row] } }
@@ -154,7 +154,7 @@ public enum FunctionalPipelined {
         let reference = try ReferenceExecution.run(network, parameters: parameters,
                                                    input: try Tensor(shape: [batch] + network.input.shape, values: input))
         let outputs = network.output.shape.reduce(1, *)
-        let simulated = transpose(values[network.nodes.count - 1], rows: outputs, columns: batch)
+        let simulated = Functional.transpose(values[network.nodes.count - 1], rows: outputs, columns: batch)
         let largest = reference.values.reduce(0) { max($0, abs(Double($1))) }
         let worst = zip(simulated, reference.values).reduce(0.0) { max($0, abs(Double($1.0) - Double($1.1))) }
         let tolerance = 1e-5 * max(largest, 1e-30)
@@ -176,14 +176,14 @@ public enum FunctionalPipelined {
                                          machine: machine)
                 checks.append(PipelinedCheck(
                     name: "\(node.name) weight_gradient",
-                    result: check(dW, against: weightGradient(gradient, x, mask: stage.mask, rows: linear.outFeatures,
+                    result: Functional.check(dW, against: Functional.weightGradient(gradient, x, mask: stage.mask, rows: linear.outFeatures,
                                                               reduction: linear.inFeatures, positions: batch)),
                     streamed: x.count, skippedZeros: skippedW))
                 if stage.product.needsInputGradient {
                     let (dX, skipped) = run(stage, .inputGradient, weights: w, streamed: gradient, positions: batch, machine: machine)
                     checks.append(PipelinedCheck(
                         name: "\(node.name) input_gradient",
-                        result: check(dX, against: product(transpose(w, rows: linear.outFeatures, columns: linear.inFeatures), gradient,
+                        result: Functional.check(dX, against: Functional.product(Functional.transpose(w, rows: linear.outFeatures, columns: linear.inFeatures), gradient,
                                                            rows: linear.inFeatures, reduction: linear.outFeatures, positions: batch)),
                         streamed: gradient.count, skippedZeros: skipped))
                     gradients[inputID] = dX
@@ -229,65 +229,16 @@ public enum FunctionalPipelined {
             switch pass {
             case .forward:
                 let y = run(stage, .forward, weights: w, streamed: x, positions: n, machine: machine).output
-                return check(y, against: product(w, x, rows: m, reduction: k, positions: n))
+                return Functional.check(y, against: Functional.product(w, x, rows: m, reduction: k, positions: n))
             case .inputGradient:
                 let dX = run(stage, .inputGradient, weights: w, streamed: dY, positions: n, machine: machine).output
-                return check(dX, against: product(transpose(w, rows: m, columns: k), dY, rows: k, reduction: m, positions: n))
+                return Functional.check(dX, against: Functional.product(Functional.transpose(w, rows: m, columns: k), dY, rows: k, reduction: m, positions: n))
             case .weightGradient:
                 let dW = run(stage, .weightGradient, weights: w, streamed: x, resident: dY, positions: n, machine: machine).output
-                return check(dW, against: weightGradient(dY, x, mask: mask, rows: m, reduction: k, positions: n))
+                return Functional.check(dW, against: Functional.weightGradient(dY, x, mask: mask, rows: m, reduction: k, positions: n))
             }
         }
         return results.max { $0.maxError / $0.tolerance < $1.maxError / $1.tolerance }!
-    }
-
-    /// The plain product `A (rows × reduction) · B (reduction × positions)` in Double, and
-    /// the largest sum of magnitudes of one output (the tolerance's scale).
-    static func product(_ a: [Float], _ b: [Float], rows: Int, reduction: Int, positions: Int) -> (values: [Double], scale: Double, reduction: Int) {
-        var values = [Double](repeating: 0, count: rows * positions)
-        var magnitudes = [Double](repeating: 0, count: rows * positions)
-        for row in 0..<rows {
-            for inner in 0..<reduction where a[row * reduction + inner] != 0 {
-                let weight = Double(a[row * reduction + inner])
-                for position in 0..<positions {
-                    let term = weight * Double(b[inner * positions + position])
-                    values[row * positions + position] += term
-                    magnitudes[row * positions + position] += abs(term)
-                }
-            }
-        }
-        return (values, magnitudes.max() ?? 0, reduction)
-    }
-
-    /// dW = dY·Xᵀ at the mask's non-zeros, in Double.
-    static func weightGradient(_ dY: [Float], _ x: [Float], mask: MaskBits?, rows: Int, reduction: Int,
-                               positions: Int) -> (values: [Double], scale: Double, reduction: Int) {
-        var values = [Double](repeating: 0, count: rows * reduction)
-        var scale = 0.0
-        for row in 0..<rows {
-            for inner in 0..<reduction where mask?.contains(row: row, column: inner) ?? true {
-                var sum = 0.0
-                var magnitude = 0.0
-                for position in 0..<positions {
-                    let term = Double(dY[row * positions + position]) * Double(x[inner * positions + position])
-                    sum += term
-                    magnitude += abs(term)
-                }
-                values[row * reduction + inner] = sum
-                scale = max(scale, magnitude)
-            }
-        }
-        return (values, scale, positions)
-    }
-
-    static func check(_ actual: [Float], against expected: (values: [Double], scale: Double, reduction: Int)) -> FunctionalResult {
-        Functional.compare(actual, expected.values, scale: expected.scale, reduction: expected.reduction)
-    }
-
-    static func transpose(_ values: [Float], rows: Int, columns: Int) -> [Float] {
-        var result = [Float](repeating: 0, count: values.count)
-        for row in 0..<rows { for column in 0..<columns { result[column * rows + row] = values[row * columns + column] } }
-        return result
     }
 }
 
