@@ -26,24 +26,32 @@ static inline __mmask16 lanes(int64_t lo, int64_t hi) {
 /* Taps times 16-position groups of a plane, most: 3x3 taps over a 64x64 plane. */
 #define PLANE_MASKS (9 * 256)
 
-static void same_planes(const sk_op_conv_geometry *g, const float *x, int64_t ldx, int64_t col_begin,
-                        int64_t col_end, float *out, int64_t ldo) {
-    const int64_t kh = g->kernel_h, kw = g->kernel_w, p = g->padding, W = g->width, H = g->height;
-    const int64_t P = H * W, groups = (P + 15) / 16, taps = kh * kw, C = g->channels;
-    __mmask16 valid[PLANE_MASKS];
-    int64_t shift[9];
-    for (int64_t t = 0; t < taps; t++) {
+/* For every tap: the input offset of its (ky - p, kx - p) shift, and per group of 16
+ * output positions the lanes whose input (oy·s + ky - p, ox·s + kx - p) lies in the plane. */
+static void tap_masks(const sk_op_conv_geometry *g, int64_t out_w, int64_t s, int64_t P, int64_t groups,
+                      int64_t shift[9], __mmask16 *valid) {
+    const int64_t kw = g->kernel_w, p = g->padding, W = g->width, H = g->height;
+    for (int64_t t = 0; t < g->kernel_h * kw; t++) {
         const int64_t dy = t / kw - p, dx = t % kw - p;
         shift[t] = dy * W + dx;
         for (int64_t j = 0; j < groups; j++) {
             __mmask16 m = 0;
             for (int l = 0; l < 16; l++) {
-                int64_t q = 16 * j + l, iy = q / W + dy, ix = q % W + dx;
+                int64_t q = 16 * j + l, iy = q / out_w * s + dy, ix = q % out_w * s + dx;
                 if (q < P && iy >= 0 && iy < H && ix >= 0 && ix < W) m |= (__mmask16)(1u << l);
             }
             valid[t * groups + j] = m;
         }
     }
+}
+
+static void same_planes(const sk_op_conv_geometry *g, const float *x, int64_t ldx, int64_t col_begin,
+                        int64_t col_end, float *out, int64_t ldo) {
+    const int64_t kh = g->kernel_h, kw = g->kernel_w, W = g->width, H = g->height;
+    const int64_t P = H * W, groups = (P + 15) / 16, taps = kh * kw, C = g->channels;
+    __mmask16 valid[PLANE_MASKS];
+    int64_t shift[9];
+    tap_masks(g, W, 1, P, groups, shift, valid);
     /* Row by row within a sample, so each row of X is written front to back. */
     for (int64_t b = col_begin / P; b * P < col_end; b++) {
         const int64_t qa = sk_op_max(col_begin - b * P, 0), qb = sk_op_min(col_end - b * P, P);
@@ -52,7 +60,7 @@ static void same_planes(const sk_op_conv_geometry *g, const float *x, int64_t ld
                 const float *src = x + c * ldx + b * P + shift[t];
                 float *dst = out + (c * taps + t) * ldo + (b * P - col_begin);
                 for (int64_t j = qa / 16; 16 * j < qb; j++) {
-                    const __mmask16 store = (__mmask16)(((1u << sk_op_min(qb - 16 * j, 16)) - 1u) & ~((1u << sk_op_max(qa - 16 * j, 0)) - 1u));
+                    const __mmask16 store = lanes(qa - 16 * j, qb - 16 * j);
                     _mm512_mask_storeu_ps(dst + 16 * j, store, _mm512_maskz_loadu_ps(valid[t * groups + j] & store, src + 16 * j));
                 }
             }
@@ -65,7 +73,7 @@ static void same_planes(const sk_op_conv_geometry *g, const float *x, int64_t ld
  * index (oy·s - p + ky)·W + ox·s - p + kx, masked where it falls outside the input. */
 static void gathered_planes(const sk_op_conv_geometry *g, const float *x, int64_t ldx, int64_t col_begin,
                             int64_t col_end, float *out, int64_t ldo) {
-    const int64_t kh = g->kernel_h, kw = g->kernel_w, p = g->padding, s = g->stride, W = g->width, H = g->height;
+    const int64_t kh = g->kernel_h, kw = g->kernel_w, s = g->stride, W = g->width, H = g->height;
     const int64_t Pin = H * W, P = g->out_h * g->out_w, groups = (P + 15) / 16, taps = kh * kw, C = g->channels;
     __mmask16 valid[PLANE_MASKS];
     int32_t index[PLANE_MASKS / 9 * 16];
@@ -75,18 +83,7 @@ static void gathered_planes(const sk_op_conv_geometry *g, const float *x, int64_
             index[16 * j + l] = (int32_t)((q / g->out_w) * s * W + (q % g->out_w) * s);
         }
     int64_t shift[9];
-    for (int64_t t = 0; t < taps; t++) {
-        const int64_t dy = t / kw - p, dx = t % kw - p;
-        shift[t] = dy * W + dx;
-        for (int64_t j = 0; j < groups; j++) {
-            __mmask16 m = 0;
-            for (int l = 0; l < 16; l++) {
-                int64_t q = 16 * j + l, iy = q / g->out_w * s + dy, ix = q % g->out_w * s + dx;
-                if (q < P && iy >= 0 && iy < H && ix >= 0 && ix < W) m |= (__mmask16)(1u << l);
-            }
-            valid[t * groups + j] = m;
-        }
-    }
+    tap_masks(g, g->out_w, s, P, groups, shift, valid);
     for (int64_t b = col_begin / P; b * P < col_end; b++) {
         const int64_t qa = sk_op_max(col_begin - b * P, 0), qb = sk_op_min(col_end - b * P, P);
         for (int64_t c = 0; c < C; c++) {
@@ -94,7 +91,7 @@ static void gathered_planes(const sk_op_conv_geometry *g, const float *x, int64_
                 const float *src = x + c * ldx + b * Pin + shift[t];
                 float *dst = out + (c * taps + t) * ldo + (b * P - col_begin);
                 for (int64_t j = qa / 16; 16 * j < qb; j++) {
-                    const __mmask16 store = (__mmask16)(((1u << sk_op_min(qb - 16 * j, 16)) - 1u) & ~((1u << sk_op_max(qa - 16 * j, 0)) - 1u));
+                    const __mmask16 store = lanes(qa - 16 * j, qb - 16 * j);
                     const __m512i at = _mm512_loadu_si512(index + 16 * j);
                     __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid[t * groups + j] & store, at, src, 4);
                     _mm512_mask_storeu_ps(dst + 16 * j, store, v);
